@@ -1,0 +1,237 @@
+//! Application state, the route table and the server's life cycle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::catalog::cache::ResponseCache;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::media::Storage;
+use crate::visitors::VisitorTracker;
+
+/// Largest JSON body accepted, in bytes.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub storage: Storage,
+    pub cache: Arc<ResponseCache>,
+    pub visitors: Arc<VisitorTracker>,
+}
+
+/// The OpenAPI document's top level; paths are collected from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ipmat API", description = "Food world cup and taste quiz. Errors are RFC 9457 problem details."),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&SecurityAddon)
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("ipmat_session"))),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .merge(crate::catalog::router())
+                .merge(crate::accounts::router())
+                .merge(crate::ops::api_router()),
+        )
+        .split_for_parts()
+}
+
+/// Builds the whole HTTP surface over a state.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let openapi = Arc::new(openapi);
+    let api = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/api/v1", axum::routing::any(api_not_found))
+        .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(api)
+        .merge(crate::ops::router())
+        .merge(crate::media::router())
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", ApiDoc::openapi_for_docs()))
+        .fallback(crate::web::serve_app)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::visitors::count_visitor))
+        .layer(middleware::from_fn(json_charset))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .with_state(state)
+}
+
+impl ApiDoc {
+    /// The full document (with every path) for the `/docs` page.
+    fn openapi_for_docs() -> utoipa::openapi::OpenApi {
+        api().1
+    }
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed("this method is not allowed on this path".to_owned())
+}
+
+/// SPEC §2: JSON answers say their charset.
+async fn json_charset(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    response
+}
+
+/// A built server: bound to its port, migrated, ready to run.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl App {
+    /// Connects the database and storage, migrates, seeds an empty catalog, and binds.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let db = crate::db::connect(config.database_url.expose(), config.db_max_connections)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+        let applied = crate::db::migrate(&db).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+        let storage = Storage::from_config(&config).await?;
+        if config.seed == crate::config::SeedMode::Auto {
+            crate::seed::seed_if_empty(&db, &storage).await?;
+        }
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            storage,
+            cache: Arc::new(ResponseCache::new(Duration::from_secs(2))),
+            visitors: Arc::new(VisitorTracker::default()),
+        };
+        let router = router(state.clone());
+        Ok(App { listener, router, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to 20 s.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let serve = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let mut rx_timeout = rx.clone();
+        let serving = tokio::spawn(async move { serve.await });
+        tokio::select! {
+            result = serving => { result??; }
+            _ = async move {
+                let _ = rx_timeout.wait_for(|stop| *stop).await;
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            } => {
+                tracing::warn!("in-flight requests did not finish within 20 s; exiting anyway");
+            }
+        }
+        drop(rx);
+        self.state.db.clone().close().await.ok();
+        Ok(())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// 404 problem for anything that is not an app path, API route or media.
+pub fn not_found_response() -> Response {
+    (StatusCode::NOT_FOUND, AppError::NotFound("route")).into_response()
+}

@@ -1,0 +1,275 @@
+//! Catalog queries. Lists are read with a fixed number of statements, never one per row.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+
+use super::model::{Book, Category, Food};
+use crate::db::{exec, fetch_all, fetch_i64, fetch_optional, placeholders};
+use crate::media::Storage;
+use crate::vals;
+
+/// A row of `foods`.
+#[derive(Debug, FromQueryResult)]
+pub struct FoodRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub details: String,
+    pub image_key: Option<String>,
+    pub credit: String,
+    pub alt_image_key: Option<String>,
+    pub alt_credit: Option<String>,
+}
+
+pub const FOOD_COLUMNS: &str =
+    "f.id, f.name, f.description, f.details, f.image_key, f.credit, f.alt_image_key, f.alt_credit";
+
+#[derive(FromQueryResult)]
+struct FoodCategoryRow {
+    food_id: i64,
+    name: String,
+}
+
+/// Turns rows into API foods, loading all their categories with one query.
+pub async fn foods_with_categories(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    rows: Vec<FoodRow>,
+) -> Result<Vec<Food>, DbErr> {
+    let mut categories: HashMap<i64, Vec<String>> = HashMap::new();
+    if !rows.is_empty() {
+        let ids: Vec<Value> = rows.iter().map(|r| r.id.into()).collect();
+        let sql = format!(
+            "SELECT fc.food_id, c.name FROM food_categories fc \
+             JOIN categories c ON c.id = fc.category_id \
+             WHERE fc.food_id IN ({}) ORDER BY c.name",
+            placeholders(ids.len())
+        );
+        for row in fetch_all::<FoodCategoryRow>(c, &sql, ids).await? {
+            categories.entry(row.food_id).or_default().push(row.name);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Food {
+            id: r.id,
+            categories: categories.remove(&r.id).unwrap_or_default(),
+            image_url: r.image_key.as_deref().map(|k| storage.url(k)),
+            alt_image_url: r.alt_image_key.as_deref().map(|k| storage.url(k)),
+            name: r.name,
+            description: r.description,
+            details: r.details,
+            credit: r.credit,
+            alt_credit: r.alt_credit,
+        })
+        .collect())
+}
+
+/// Foods by id, in the order of `ids` (unknown ids are skipped).
+pub async fn foods_by_ids(c: &impl ConnectionTrait, storage: &Storage, ids: &[i64]) -> Result<Vec<Food>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {FOOD_COLUMNS} FROM foods f WHERE f.id IN ({})", placeholders(ids.len()));
+    let rows = fetch_all::<FoodRow>(c, &sql, ids.iter().map(|&i| i.into()).collect()).await?;
+    let mut by_id: HashMap<i64, Food> = foods_with_categories(c, storage, rows)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// One food.
+pub async fn food(c: &impl ConnectionTrait, storage: &Storage, id: i64) -> Result<Option<Food>, DbErr> {
+    Ok(foods_by_ids(c, storage, &[id]).await?.pop())
+}
+
+/// All categories by name, with their food counts.
+pub async fn categories(c: &impl ConnectionTrait) -> Result<Vec<Category>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        name: String,
+        food_count: i64,
+    }
+    let rows = fetch_all::<Row>(
+        c,
+        "SELECT c.id, c.name, COUNT(fc.food_id) AS food_count FROM categories c \
+         LEFT JOIN food_categories fc ON fc.category_id = c.id \
+         GROUP BY c.id, c.name ORDER BY c.name",
+        vec![],
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Category { id: r.id, name: r.name, food_count: r.food_count })
+        .collect())
+}
+
+/// A category filter: by id when numeric, else by name.
+pub async fn category_id(c: &impl ConnectionTrait, category: &str) -> Result<Option<i64>, DbErr> {
+    match category.parse::<i64>() {
+        Ok(id) => fetch_i64(c, "SELECT id FROM categories WHERE id = ?", vals![id]).await,
+        Err(_) => fetch_i64(c, "SELECT id FROM categories WHERE name = ?", vals![category.trim()]).await,
+    }
+}
+
+/// One page of foods by name, optionally in one category and matching a name pattern.
+pub async fn food_page(
+    c: &impl ConnectionTrait,
+    category_id: Option<i64>,
+    like: Option<&str>,
+    after_name: Option<&str>,
+    limit: u64,
+) -> Result<Vec<FoodRow>, DbErr> {
+    let mut sql = format!("SELECT {FOOD_COLUMNS} FROM foods f");
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(id) = category_id {
+        sql.push_str(" JOIN food_categories fc ON fc.food_id = f.id AND fc.category_id = ?");
+        values.push(id.into());
+    }
+    if let Some(like) = like {
+        conditions.push("LOWER(f.name) LIKE ? ESCAPE '!'");
+        values.push(like.into());
+    }
+    if let Some(after) = after_name {
+        conditions.push("f.name > ?");
+        values.push(after.into());
+    }
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(" ORDER BY f.name LIMIT ?");
+    values.push((limit as i64).into());
+    fetch_all(c, &sql, values).await
+}
+
+#[derive(FromQueryResult)]
+struct BookRow {
+    id: i64,
+    name: String,
+    cover_key: Option<String>,
+    priority: i64,
+    play_count: i64,
+    food_count: i64,
+}
+
+const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, b.play_count, \
+     (SELECT COUNT(*) FROM book_foods bf WHERE bf.book_id = b.id) AS food_count FROM books b";
+
+fn book_from(row: BookRow, storage: &Storage) -> Book {
+    Book {
+        id: row.id,
+        cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
+        name: row.name,
+        priority: row.priority,
+        play_count: row.play_count,
+        food_count: row.food_count,
+    }
+}
+
+/// All books by priority, then id.
+pub async fn books(c: &impl ConnectionTrait, storage: &Storage) -> Result<Vec<Book>, DbErr> {
+    let sql = format!("{BOOK_SELECT} ORDER BY b.priority, b.id");
+    Ok(fetch_all::<BookRow>(c, &sql, vec![])
+        .await?
+        .into_iter()
+        .map(|r| book_from(r, storage))
+        .collect())
+}
+
+/// Books by id, in priority order (a user's favourites).
+pub async fn books_by_ids(c: &impl ConnectionTrait, storage: &Storage, ids: &[i64]) -> Result<Vec<Book>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{BOOK_SELECT} WHERE b.id IN ({}) ORDER BY b.priority, b.id", placeholders(ids.len()));
+    Ok(fetch_all::<BookRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
+        .await?
+        .into_iter()
+        .map(|r| book_from(r, storage))
+        .collect())
+}
+
+/// One book without its foods.
+pub async fn book(c: &impl ConnectionTrait, storage: &Storage, id: i64) -> Result<Option<Book>, DbErr> {
+    let sql = format!("{BOOK_SELECT} WHERE b.id = ?");
+    Ok(fetch_optional::<BookRow>(c, &sql, vals![id]).await?.map(|r| book_from(r, storage)))
+}
+
+/// The foods of a book, by name.
+pub async fn book_foods(c: &impl ConnectionTrait, storage: &Storage, book_id: i64) -> Result<Vec<Food>, DbErr> {
+    let sql = format!(
+        "SELECT {FOOD_COLUMNS} FROM foods f JOIN book_foods bf ON bf.food_id = f.id \
+         WHERE bf.book_id = ? ORDER BY f.name"
+    );
+    let rows = fetch_all::<FoodRow>(c, &sql, vals![book_id]).await?;
+    foods_with_categories(c, storage, rows).await
+}
+
+/// Ids among `ids` that name no food.
+pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+    }
+    let sql = format!("SELECT id FROM foods WHERE id IN ({})", placeholders(ids.len()));
+    let found: std::collections::HashSet<i64> = fetch_all::<Row>(c, &sql, ids.iter().map(|&i| i.into()).collect())
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    Ok(ids.iter().copied().filter(|id| !found.contains(id)).collect())
+}
+
+/// Category ids by name; answers the names that do not exist as the error.
+pub async fn category_ids(c: &impl ConnectionTrait, names: &[String]) -> Result<Result<Vec<i64>, Vec<String>>, DbErr> {
+    if names.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        name: String,
+    }
+    let sql = format!("SELECT id, name FROM categories WHERE name IN ({})", placeholders(names.len()));
+    let rows = fetch_all::<Row>(c, &sql, names.iter().map(|n| n.as_str().into()).collect()).await?;
+    let by_name: HashMap<&str, i64> = rows.iter().map(|r| (r.name.as_str(), r.id)).collect();
+    let missing: Vec<String> = names.iter().filter(|n| !by_name.contains_key(n.as_str())).cloned().collect();
+    if !missing.is_empty() {
+        return Ok(Err(missing));
+    }
+    Ok(Ok(names.iter().map(|n| by_name[n.as_str()]).collect()))
+}
+
+/// Replaces a food's categories.
+pub async fn set_food_categories(c: &impl ConnectionTrait, food_id: i64, category_ids: &[i64]) -> Result<(), DbErr> {
+    exec(c, "DELETE FROM food_categories WHERE food_id = ?", vals![food_id]).await?;
+    for &category_id in category_ids {
+        exec(
+            c,
+            "INSERT INTO food_categories (food_id, category_id) VALUES (?, ?)",
+            vals![food_id, category_id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a book's member foods.
+pub async fn set_book_foods(c: &impl ConnectionTrait, book_id: i64, food_ids: &[i64]) -> Result<(), DbErr> {
+    exec(c, "DELETE FROM book_foods WHERE book_id = ?", vals![book_id]).await?;
+    for chunk in food_ids.chunks(200) {
+        let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+        let values: Vec<Value> = chunk.iter().flat_map(|&f| [book_id.into(), f.into()]).collect();
+        exec(c, &format!("INSERT INTO book_foods (book_id, food_id) VALUES {rows}"), values).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Embedded migrations, one SQL file per engine per step, applied in order under a lock.
+//!
+//! Each step must keep the previous release working (add tables and columns, never drop or
+//! rename in the same release), because during a rolling deploy old and new replicas share
+//! the database.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, TransactionTrait};
+
+use super::{Db, exec, fetch_i64};
+
+/// One migration: its name and its SQL for SQLite, MySQL/MariaDB and PostgreSQL.
+pub struct Migration {
+    pub name: &'static str,
+    sqlite: &'static str,
+    mysql: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($name:literal) => {
+        Migration {
+            name: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $name, ".sql")),
+            mysql: include_str!(concat!("../../migrations/mysql/", $name, ".sql")),
+            postgres: include_str!(concat!("../../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, oldest first. Add new ones at the end; never edit an applied one.
+pub const MIGRATIONS: &[Migration] = &[migration!("0001_catalog_and_accounts")];
+
+impl Migration {
+    fn sql(&self, backend: DbBackend) -> &'static str {
+        match backend {
+            DbBackend::MySql => self.mysql,
+            DbBackend::Postgres => self.postgres,
+            _ => self.sqlite,
+        }
+    }
+}
+
+/// The statements of a migration file: split at `;` ending a line, comments dropped.
+fn statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("--") || trimmed.is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            out.push(current.trim().trim_end_matches(';').to_owned());
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_owned());
+    }
+    out
+}
+
+/// Applies every pending migration and answers the names applied now.
+///
+/// Several replicas may start at once: a database-wide lock (an advisory lock on PostgreSQL,
+/// `GET_LOCK` on MariaDB, the write lock on SQLite) lets one of them migrate while the others
+/// wait and then find nothing left to do.
+pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
+    let backend = db.get_database_backend();
+    let create = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+        name VARCHAR(100) NOT NULL, applied_at BIGINT NOT NULL, \
+        CONSTRAINT pk_schema_migrations PRIMARY KEY (name))";
+    db.execute_unprepared(create).await?;
+
+    let txn = db.begin().await?;
+    match backend {
+        DbBackend::Postgres => {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4627001)").await?;
+        }
+        DbBackend::MySql => {
+            let got = fetch_i64(&txn, "SELECT GET_LOCK('ipmat_migrate', 120)", vec![]).await?;
+            if got != Some(1) {
+                return Err(DbErr::Migration("could not take the migration lock within 120 s".into()));
+            }
+        }
+        _ => {
+            // Taking the write lock now makes concurrent SQLite migrators wait here.
+            txn.execute_unprepared("DELETE FROM schema_migrations WHERE 1 = 0").await?;
+        }
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let done = fetch_i64(&txn, "SELECT COUNT(*) FROM schema_migrations WHERE name = ?", crate::vals![m.name]).await?;
+        if done.unwrap_or(0) > 0 {
+            continue;
+        }
+        for statement in statements(m.sql(backend)) {
+            txn.execute_unprepared(&statement)
+                .await
+                .map_err(|e| DbErr::Migration(format!("{}: {e}\n{statement}", m.name)))?;
+        }
+        exec(
+            &txn,
+            "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+            crate::vals![m.name, super::now_ms()],
+        )
+        .await?;
+        applied.push(m.name);
+    }
+    if backend == DbBackend::MySql {
+        txn.execute_unprepared("DO RELEASE_LOCK('ipmat_migrate')").await?;
+    }
+    txn.commit().await?;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_at_line_ending_semicolons() {
+        let sql = "-- a comment\nCREATE TABLE a (\n  x INT\n);\n\nCREATE INDEX i ON a (x);\n";
+        assert_eq!(statements(sql), vec!["CREATE TABLE a (\n  x INT\n)", "CREATE INDEX i ON a (x)"]);
+    }
+
+    #[test]
+    fn every_engine_has_the_same_number_of_statements() {
+        for m in MIGRATIONS {
+            let n = statements(m.sqlite).len();
+            assert_eq!(statements(m.mysql).len(), n, "{}", m.name);
+            assert_eq!(statements(m.postgres).len(), n, "{}", m.name);
+        }
+    }
+}

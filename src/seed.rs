@@ -1,0 +1,552 @@
+//! The catalog file format (`docs/catalog-format.md`), its import, and the bundled catalog.
+//!
+//! Everything in a catalog refers to other entries by name (names are unique), so importing
+//! the same catalog twice changes nothing the second time.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use rust_embed::RustEmbed;
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::model::{Checks, limits};
+use crate::catalog::queries;
+use crate::db::{Db, exec, fetch_all, fetch_i64, insert_ignore_sql, insert_returning_id, now_ms};
+use crate::media::Storage;
+use crate::vals;
+
+/// The bundled catalog, compiled into the binary.
+#[derive(RustEmbed)]
+#[folder = "data/seed/"]
+#[include = "catalog.json"]
+#[include = "images/*"]
+struct Bundled;
+
+/// A whole catalog file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub format: String,
+    pub version: u32,
+    pub categories: Vec<CategoryEntry>,
+    pub foods: Vec<FoodEntry>,
+    pub books: Vec<BookEntry>,
+    pub pairs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryEntry {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FoodEntry {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub details: String,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Path of the image file, relative to the catalog file.
+    pub image: Option<String>,
+    #[serde(default)]
+    pub credit: String,
+    pub alt_image: Option<String>,
+    pub alt_credit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BookEntry {
+    pub name: String,
+    #[serde(default)]
+    pub priority: i64,
+    pub cover: Option<String>,
+    pub foods: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub categories_created: usize,
+    pub foods_created: usize,
+    pub foods_updated: usize,
+    pub books_created: usize,
+    pub books_updated: usize,
+    pub pairs_created: usize,
+    pub images_stored: usize,
+}
+
+impl ImportReport {
+    /// Whether the import changed anything at all.
+    pub fn changed_anything(&self) -> bool {
+        *self != ImportReport::default()
+    }
+}
+
+/// Where a catalog's files come from.
+pub enum Source {
+    /// A folder holding `catalog.json` and the image files it names.
+    Dir(PathBuf),
+    /// The catalog compiled into the binary.
+    Bundled,
+}
+
+impl Source {
+    fn read(&self, relative: &str) -> anyhow::Result<Vec<u8>> {
+        if relative.split('/').any(|s| s == ".." || s.is_empty()) || relative.starts_with('/') {
+            bail!("{relative}: paths must stay inside the catalog folder");
+        }
+        match self {
+            Source::Dir(dir) => std::fs::read(dir.join(relative)).with_context(|| format!("reading {relative}")),
+            Source::Bundled => Bundled::get(relative)
+                .map(|f| f.data.into_owned())
+                .with_context(|| format!("{relative} is not in the bundled catalog")),
+        }
+    }
+
+    /// Reads and parses `catalog.json`.
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        let bytes = self.read("catalog.json")?;
+        let catalog: Catalog = serde_json::from_slice(&bytes).context("catalog.json is not a valid catalog")?;
+        if catalog.format != "ipmat-catalog" || catalog.version != 1 {
+            bail!("catalog.json: expected format \"ipmat-catalog\" version 1");
+        }
+        Ok(catalog)
+    }
+}
+
+/// Reports progress: a bar on a terminal, plain lines otherwise.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    /// Progress for a command run by a person (bar or lines).
+    pub fn for_terminal(total: u64, what: &str) -> Progress {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_message(what.to_owned());
+            Progress { bar: Some(bar), quiet: false }
+        } else {
+            eprintln!("{what}: {total} items");
+            Progress { bar: None, quiet: false }
+        }
+    }
+
+    /// No output (the server's own seeding logs a summary instead).
+    pub fn quiet() -> Progress {
+        Progress { bar: None, quiet: true }
+    }
+
+    fn step(&self, label: &str, done: u64, total: u64) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
+            None if !self.quiet && (done == total || done % 25 == 0) => eprintln!("{label}: {done}/{total}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// Checks every field and reference of a catalog before anything is written.
+pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    let mut checks = Checks::default();
+    let mut category_names = std::collections::HashSet::new();
+    for c in &catalog.categories {
+        checks.name(&format!("category {}", c.name), &c.name, limits::CATEGORY_NAME);
+        if !category_names.insert(c.name.trim()) {
+            problems.push(format!("category {} is listed twice", c.name));
+        }
+    }
+    let mut food_names = std::collections::HashSet::new();
+    for f in &catalog.foods {
+        let at = format!("food {}", f.name);
+        checks.name(&at, &f.name, limits::FOOD_NAME);
+        checks.line(&format!("{at}: description"), &f.description, limits::DESCRIPTION);
+        checks.text(&format!("{at}: details"), &f.details, limits::DETAILS);
+        checks.line(&format!("{at}: credit"), &f.credit, limits::CREDIT);
+        if let Some(c) = &f.alt_credit {
+            checks.line(&format!("{at}: alt_credit"), c, limits::CREDIT);
+        }
+        if !food_names.insert(f.name.trim()) {
+            problems.push(format!("{at} is listed twice"));
+        }
+        for c in &f.categories {
+            if !category_names.contains(c.trim()) {
+                problems.push(format!("{at}: unknown category {c}"));
+            }
+        }
+    }
+    let mut book_names = std::collections::HashSet::new();
+    for b in &catalog.books {
+        checks.name(&format!("book {}", b.name), &b.name, limits::BOOK_NAME);
+        if !book_names.insert(b.name.trim()) {
+            problems.push(format!("book {} is listed twice", b.name));
+        }
+        for f in &b.foods {
+            if !food_names.contains(f.trim()) {
+                problems.push(format!("book {}: unknown food {f}", b.name));
+            }
+        }
+    }
+    let mut pairs = std::collections::HashSet::new();
+    for (l, r) in &catalog.pairs {
+        if l == r || !food_names.contains(l.trim()) || !food_names.contains(r.trim()) {
+            problems.push(format!("pair {l} / {r}: needs two different known foods"));
+        }
+        let key = if l < r { (l, r) } else { (r, l) };
+        if !pairs.insert(key) {
+            problems.push(format!("pair {l} / {r} is listed twice"));
+        }
+    }
+    problems.extend(checks.0.into_iter().map(|e| format!("{}: {}", e.field, e.message)));
+    if !problems.is_empty() {
+        bail!("the catalog has {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+    }
+    Ok(())
+}
+
+/// The storage key of an image file: content-addressed, so changed bytes get a new key.
+pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
+    let file = relative.rsplit('/').next().unwrap_or(relative);
+    let (stem, ext) = file.rsplit_once('.').context("image files need an extension")?;
+    let ext = ext.to_ascii_lowercase();
+    if !matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp" | "gif") {
+        bail!("{relative}: images must be .jpg, .png, .webp or .gif");
+    }
+    let stem: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .take(60)
+        .collect();
+    let hash = hex::encode(&Sha256::digest(bytes)[..8]);
+    Ok(format!("seed/{hash}-{stem}.{ext}"))
+}
+
+/// Imports a catalog: creates what is missing and updates what differs, matching by name.
+pub async fn import(db: &Db, storage: &Storage, source: &Source, progress: &Progress) -> anyhow::Result<ImportReport> {
+    let catalog = source.catalog()?;
+    validate(&catalog)?;
+    let mut report = ImportReport::default();
+
+    // Images first: storage is idempotent by key, and the rows must only name stored images.
+    let mut keys: HashMap<String, String> = HashMap::new();
+    let files: Vec<&String> = catalog
+        .foods
+        .iter()
+        .flat_map(|f| f.image.iter().chain(f.alt_image.iter()))
+        .chain(catalog.books.iter().flat_map(|b| b.cover.iter()))
+        .collect();
+    let total = (files.len() + catalog.foods.len() + catalog.books.len()) as u64;
+    let mut done = 0;
+    for file in files {
+        if !keys.contains_key(file) {
+            let bytes = source.read(file)?;
+            let key = image_key(file, &bytes)?;
+            if !storage.exists(&key).await? {
+                storage.put(&key, Bytes::from(bytes)).await?;
+                report.images_stored += 1;
+            }
+            keys.insert(file.clone(), key);
+        }
+        done += 1;
+        progress.step("images", done, total);
+    }
+
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    for c in &catalog.categories {
+        let sql = insert_ignore_sql(backend, "INTO categories (name) VALUES (?)");
+        report.categories_created += exec(&txn, &sql, vals![c.name.trim()]).await?.rows_affected() as usize;
+    }
+
+    let existing = existing_foods(&txn).await?;
+    let mut food_ids: HashMap<String, i64> = HashMap::new();
+    for f in &catalog.foods {
+        let name = f.name.trim().to_owned();
+        let image_key = f.image.as_ref().map(|p| keys[p].clone());
+        let alt_image_key = f.alt_image.as_ref().map(|p| keys[p].clone());
+        let wanted = ExistingFood {
+            id: 0,
+            name: name.clone(),
+            description: f.description.trim().to_owned(),
+            details: f.details.trim().to_owned(),
+            image_key,
+            credit: f.credit.trim().to_owned(),
+            alt_image_key,
+            alt_credit: f.alt_credit.as_deref().map(|c| c.trim().to_owned()),
+        };
+        let mut categories: Vec<String> = f.categories.iter().map(|c| c.trim().to_owned()).collect();
+        categories.sort();
+        categories.dedup();
+        let category_ids = queries::category_ids(&txn, &categories)
+            .await?
+            .map_err(|missing| anyhow::anyhow!("food {name}: unknown categories {missing:?}"))?;
+        let id = match existing.get(&name) {
+            Some((old, old_categories)) => {
+                if !wanted.same_as(old) || *old_categories != categories {
+                    exec(
+                        &txn,
+                        "UPDATE foods SET description = ?, details = ?, image_key = ?, credit = ?, \
+                         alt_image_key = ?, alt_credit = ?, updated_at = ? WHERE id = ?",
+                        vals![
+                            wanted.description.clone(),
+                            wanted.details.clone(),
+                            wanted.image_key.clone(),
+                            wanted.credit.clone(),
+                            wanted.alt_image_key.clone(),
+                            wanted.alt_credit.clone(),
+                            now_ms(),
+                            old.id
+                        ],
+                    )
+                    .await?;
+                    queries::set_food_categories(&txn, old.id, &category_ids).await?;
+                    report.foods_updated += 1;
+                }
+                old.id
+            }
+            None => {
+                let now = now_ms();
+                let id = insert_returning_id(
+                    &txn,
+                    "INSERT INTO foods (name, description, details, image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    vals![
+                        name.clone(),
+                        wanted.description,
+                        wanted.details,
+                        wanted.image_key,
+                        wanted.credit,
+                        wanted.alt_image_key,
+                        wanted.alt_credit,
+                        now,
+                        now
+                    ],
+                )
+                .await?;
+                queries::set_food_categories(&txn, id, &category_ids).await?;
+                report.foods_created += 1;
+                id
+            }
+        };
+        food_ids.insert(name, id);
+        done += 1;
+        progress.step("foods", done, total);
+    }
+
+    for b in &catalog.books {
+        let name = b.name.trim();
+        let cover_key = b.cover.as_ref().map(|p| keys[p].clone());
+        let mut members: Vec<i64> = b.foods.iter().map(|f| food_ids[f.trim()]).collect();
+        members.sort_unstable();
+        members.dedup();
+        match fetch_i64(&txn, "SELECT id FROM books WHERE name = ?", vals![name]).await? {
+            Some(id) => {
+                #[derive(FromQueryResult)]
+                struct Row {
+                    priority: i64,
+                    cover_key: Option<String>,
+                }
+                let row = crate::db::fetch_optional::<Row>(&txn, "SELECT priority, cover_key FROM books WHERE id = ?", vals![id])
+                    .await?
+                    .context("book vanished during import")?;
+                let current = book_members(&txn, id).await?;
+                if row.priority != b.priority || row.cover_key != cover_key || current != members {
+                    exec(
+                        &txn,
+                        "UPDATE books SET priority = ?, cover_key = ?, updated_at = ? WHERE id = ?",
+                        vals![b.priority, cover_key, now_ms(), id],
+                    )
+                    .await?;
+                    queries::set_book_foods(&txn, id, &members).await?;
+                    report.books_updated += 1;
+                }
+            }
+            None => {
+                let now = now_ms();
+                let id = insert_returning_id(
+                    &txn,
+                    "INSERT INTO books (name, cover_key, priority, play_count, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+                    vals![name, cover_key, b.priority, now, now],
+                )
+                .await?;
+                queries::set_book_foods(&txn, id, &members).await?;
+                report.books_created += 1;
+            }
+        }
+        done += 1;
+        progress.step("books", done, total);
+    }
+
+    for (left, right) in &catalog.pairs {
+        let (l, r) = (food_ids[left.trim()], food_ids[right.trim()]);
+        let sql = insert_ignore_sql(
+            backend,
+            "INTO quiz_pairs (left_id, right_id, low_id, high_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        );
+        let inserted = exec(&txn, &sql, vals![l, r, l.min(r), l.max(r), now_ms()]).await?;
+        report.pairs_created += inserted.rows_affected() as usize;
+    }
+    txn.commit().await?;
+    progress.finish();
+    Ok(report)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ExistingFood {
+    id: i64,
+    name: String,
+    description: String,
+    details: String,
+    image_key: Option<String>,
+    credit: String,
+    alt_image_key: Option<String>,
+    alt_credit: Option<String>,
+}
+
+impl ExistingFood {
+    fn same_as(&self, other: &ExistingFood) -> bool {
+        (&self.description, &self.details, &self.image_key, &self.credit, &self.alt_image_key, &self.alt_credit)
+            == (&other.description, &other.details, &other.image_key, &other.credit, &other.alt_image_key, &other.alt_credit)
+    }
+}
+
+/// Every food by name with its sorted category names (two queries).
+async fn existing_foods(c: &impl ConnectionTrait) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
+    let foods = fetch_all::<ExistingFood>(
+        c,
+        "SELECT id, name, description, details, image_key, credit, alt_image_key, alt_credit FROM foods",
+        vec![],
+    )
+    .await?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        food_id: i64,
+        name: String,
+    }
+    let mut categories: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in fetch_all::<Row>(
+        c,
+        "SELECT fc.food_id, c.name FROM food_categories fc JOIN categories c ON c.id = fc.category_id ORDER BY c.name",
+        vec![],
+    )
+    .await?
+    {
+        categories.entry(row.food_id).or_default().push(row.name);
+    }
+    Ok(foods
+        .into_iter()
+        .map(|f| {
+            let cats = categories.remove(&f.id).unwrap_or_default();
+            (f.name.clone(), (f, cats))
+        })
+        .collect())
+}
+
+async fn book_members(c: &impl ConnectionTrait, book_id: i64) -> anyhow::Result<Vec<i64>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        food_id: i64,
+    }
+    Ok(fetch_all::<Row>(c, "SELECT food_id FROM book_foods WHERE book_id = ? ORDER BY food_id", vals![book_id])
+        .await?
+        .into_iter()
+        .map(|r| r.food_id)
+        .collect())
+}
+
+/// Loads the bundled catalog when the database has no foods and no books.
+pub async fn seed_if_empty(db: &Db, storage: &Storage) -> anyhow::Result<()> {
+    let foods = fetch_i64(db, "SELECT COUNT(*) FROM foods", vec![]).await?.unwrap_or(0);
+    let books = fetch_i64(db, "SELECT COUNT(*) FROM books", vec![]).await?.unwrap_or(0);
+    if foods > 0 || books > 0 {
+        return Ok(());
+    }
+    let report = import(db, storage, &Source::Bundled, &Progress::quiet()).await?;
+    tracing::info!(
+        foods = report.foods_created,
+        books = report.books_created,
+        pairs = report.pairs_created,
+        "loaded the bundled catalog into the empty database"
+    );
+    Ok(())
+}
+
+/// Whether a path looks like a catalog folder.
+pub fn is_catalog_dir(path: &Path) -> bool {
+    path.join("catalog.json").is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_catalog_is_valid_and_big_enough() {
+        let catalog = Source::Bundled.catalog().unwrap();
+        validate(&catalog).unwrap();
+        assert!(catalog.foods.len() >= 100, "{} foods", catalog.foods.len());
+        assert!(catalog.categories.len() >= 6);
+        assert!(catalog.books.len() >= 8);
+        assert!(catalog.books.iter().all(|b| (16..=64).contains(&b.foods.len())));
+        assert!(catalog.pairs.len() >= 60);
+        for f in &catalog.foods {
+            let image = f.image.as_ref().expect("every bundled food has an image");
+            assert!(Bundled::get(image).is_some(), "{image} is missing");
+        }
+    }
+
+    #[test]
+    fn validation_reports_every_broken_reference() {
+        let catalog = Catalog {
+            format: "ipmat-catalog".into(),
+            version: 1,
+            categories: vec![CategoryEntry { name: "면".into() }],
+            foods: vec![FoodEntry {
+                name: "라면".into(),
+                description: String::new(),
+                details: String::new(),
+                categories: vec!["없는분류".into()],
+                image: None,
+                credit: String::new(),
+                alt_image: None,
+                alt_credit: None,
+            }],
+            books: vec![BookEntry { name: "b".into(), priority: 0, cover: None, foods: vec!["우동".into()] }],
+            pairs: vec![("라면".into(), "라면".into())],
+        };
+        let message = validate(&catalog).unwrap_err().to_string();
+        assert!(message.contains("3 problem"), "{message}");
+    }
+
+    #[test]
+    fn image_keys_are_content_addressed_and_safe() {
+        let a = image_key("images/Kimchi Jjigae.JPG", b"one").unwrap();
+        assert!(crate::media::is_valid_key(&a), "{a}");
+        assert_ne!(a, image_key("images/Kimchi Jjigae.JPG", b"two").unwrap());
+        assert!(image_key("images/x.svg", b"").is_err());
+    }
+}

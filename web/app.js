@@ -1,0 +1,216 @@
+// ipmat web app: boot, header, and the History-API router.
+
+import { h, replace } from '/js/dom.js';
+import { get } from '/js/api.js';
+import { t, getLang, setLang, onLangChange } from '/js/i18n.js';
+import { state, loadUser, onUserChange, setNavigator } from '/js/state.js';
+import { errorBox, loading } from '/js/ui.js';
+import { homeView } from '/js/views/home.js';
+import { bookView } from '/js/views/book.js';
+import { worldcupView, worldcupResumeView, rankingView } from '/js/views/worldcup.js';
+import { quizHubView, quizCreateView, quizTakeView, scoreboardView, attemptOfView } from '/js/views/quiz.js';
+import { loginView, signupView } from '/js/views/auth.js';
+import { meView } from '/js/views/me.js';
+import { adminView } from '/js/views/admin.js';
+
+const routes = [
+  ['/', homeView],
+  ['/books/:id', bookView],
+  ['/books/:id/ranking', rankingView],
+  ['/worldcup', worldcupResumeView],
+  ['/worldcup/:id', worldcupView],
+  ['/quiz', quizHubView],
+  ['/quiz/new', quizCreateView],
+  ['/quiz/:code', quizTakeView],
+  ['/quiz/:code/scoreboard', scoreboardView],
+  ['/quiz/:code/attempts/:username', attemptOfView],
+  ['/login', loginView],
+  ['/signup', signupView],
+  ['/me', meView],
+  ['/admin', adminView],
+  ['/admin/:tab', adminView],
+].map(([pattern, view]) => {
+  const names = [];
+  const source = pattern.replace(/:([a-z]+)/g, (_, name) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { regex: new RegExp(`^${source}/?$`), names, view };
+});
+
+function match(pathname) {
+  for (const route of routes) {
+    const m = route.regex.exec(pathname);
+    if (m) {
+      const params = {};
+      route.names.forEach((name, i) => {
+        params[name] = decodeURIComponent(m[i + 1]);
+      });
+      return { view: route.view, params };
+    }
+  }
+  return null;
+}
+
+const main = document.getElementById('main');
+let renderToken = 0;
+let cleanups = [];
+
+function leave() {
+  for (const fn of cleanups) fn();
+  cleanups = [];
+}
+
+/** Renders the current location into <main>. */
+async function render({ focus = true } = {}) {
+  const token = ++renderToken;
+  leave();
+  const url = new URL(window.location.href);
+  const found = match(url.pathname);
+  renderHeader();
+  main.setAttribute('aria-busy', 'true');
+  replace(main, loading());
+  const keyHandlers = [];
+  const onKeyDown = (e) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    const tag = e.target?.tagName;
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || e.target?.isContentEditable) return;
+    for (const fn of keyHandlers) if (fn(e)) e.preventDefault();
+  };
+  document.addEventListener('keydown', onKeyDown);
+  cleanups.push(() => document.removeEventListener('keydown', onKeyDown));
+  const ctx = {
+    params: found?.params || {},
+    query: url.searchParams,
+    setTitle: (title) => {
+      if (token === renderToken) document.title = title ? `${title} · ${t('app.name')}` : t('app.name');
+    },
+    onLeave: (fn) => cleanups.push(fn),
+    onKey: (fn) => keyHandlers.push(fn),
+    offKeys: () => keyHandlers.splice(0),
+    redirect: (path) => queueMicrotask(() => go(path, { replace: true })),
+    isCurrent: () => token === renderToken,
+  };
+  let content;
+  try {
+    content = found ? await found.view(ctx) : notFound(ctx);
+  } catch (err) {
+    content = failure(err, ctx);
+  }
+  if (token !== renderToken) return;
+  replace(main, content);
+  main.removeAttribute('aria-busy');
+  if (focus) {
+    const heading = main.querySelector('h1');
+    if (heading) {
+      if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+    }
+    window.scrollTo(0, 0);
+  }
+  if (url.hash) document.getElementById(url.hash.slice(1))?.scrollIntoView();
+}
+
+function notFound(ctx) {
+  ctx.setTitle(t('error.page_not_found'));
+  return h('div', { class: 'not-found' },
+    h('h1', { tabindex: '-1' }, t('error.page_not_found')),
+    h('p', null, h('a', { class: 'btn btn-primary', href: '/' }, t('nav.home'))));
+}
+
+function failure(err, ctx) {
+  ctx.setTitle(t('error.title'));
+  const retry = h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => render() }, t('common.retry'));
+  return h('div', { class: 'failure' },
+    h('h1', { tabindex: '-1' }, err?.status === 404 ? t('error.not_found_title') : t('error.title')),
+    errorBox(err),
+    h('div', { class: 'row' }, retry, h('a', { class: 'btn btn-ghost', href: '/' }, t('nav.home'))));
+}
+
+/** Client-side navigation. */
+function go(path, { replace: replaceEntry = false } = {}) {
+  const target = new URL(path, window.location.origin);
+  if (target.origin !== window.location.origin) {
+    window.location.assign(path);
+    return;
+  }
+  const next = target.pathname + target.search + target.hash;
+  if (replaceEntry) history.replaceState(null, '', next);
+  else history.pushState(null, '', next);
+  render();
+}
+setNavigator(go);
+
+// Same-origin links navigate without a page load.
+document.addEventListener('click', (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  const a = e.target.closest?.('a[href]');
+  if (!a || a.target || a.hasAttribute('download')) return;
+  const url = new URL(a.href, window.location.href);
+  if (url.origin !== window.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/media/') || url.pathname.startsWith('/docs')) return;
+  e.preventDefault();
+  if (url.pathname === window.location.pathname && url.search === window.location.search && url.hash) {
+    history.pushState(null, '', url.hash);
+    document.getElementById(url.hash.slice(1))?.scrollIntoView();
+    return;
+  }
+  go(url.pathname + url.search + url.hash);
+});
+window.addEventListener('popstate', () => render());
+
+// ---------------------------------------------------------------- header
+
+const header = document.getElementById('site-header');
+function renderHeader() {
+  const path = window.location.pathname;
+  const current = (prefix) => (prefix === '/' ? path === '/' || path.startsWith('/books') || path.startsWith('/worldcup') : path.startsWith(prefix));
+  const link = (href, label, prefix = href) => h('a', { href, 'aria-current': current(prefix) ? 'page' : null }, label);
+  const langButton = h('button', {
+    type: 'button',
+    class: 'lang-toggle',
+    lang: getLang() === 'ko' ? 'en' : 'ko',
+    'aria-label': t('lang.switch_label'),
+    'data-testid': 'lang-toggle',
+    onclick: () => setLang(getLang() === 'ko' ? 'en' : 'ko'),
+  }, t('lang.other'));
+  replace(header,
+    h('div', { class: 'header-top' },
+      h('a', { class: 'brand', href: '/' },
+        h('img', { src: '/icons/icon-192.png', alt: '', width: '28', height: '28' }),
+        h('span', null, t('app.name'))),
+      langButton),
+    h('nav', { class: 'main-nav', 'aria-label': t('nav.label') },
+      link('/', t('nav.worldcup')),
+      link('/quiz', t('nav.quiz')),
+      state.user ? link('/me', t('nav.me_named', { name: state.user.username }), '/me') : link('/login', t('nav.login'), '/login'),
+      state.user?.is_admin ? link('/admin', t('nav.admin')) : null));
+}
+
+onUserChange(() => renderHeader());
+onLangChange(() => {
+  document.documentElement.lang = getLang();
+  document.getElementById('skip-link').textContent = t('nav.skip');
+  render({ focus: false });
+});
+
+// ---------------------------------------------------------------- boot
+
+async function boot() {
+  document.documentElement.lang = getLang();
+  document.getElementById('skip-link').textContent = t('nav.skip');
+  renderHeader();
+  try {
+    await loadUser();
+  } catch {
+    // The app still works logged out; the failing page will say what is wrong.
+  }
+  get('/config').then((config) => {
+    state.config = config;
+    const footer = document.getElementById('version');
+    if (footer && config?.version) footer.textContent = `ipmat ${config.version}`;
+  }).catch(() => {});
+  await render({ focus: false });
+}
+
+boot();

@@ -1,0 +1,449 @@
+// Admin catalog manager: foods, books (with members), categories, quiz pairs, image upload.
+
+import { h, replace, uid } from '../dom.js';
+import { get, post, patch, put, del, query } from '../api.js';
+import { t, fmtNumber } from '../i18n.js';
+import { state, loginHref } from '../state.js';
+import { busy, errorBox, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
+
+const TABS = ['foods', 'books', 'categories', 'pairs'];
+const MAX_UPLOAD = 10 * 1024 * 1024;
+const listOf = (data) => (Array.isArray(data) ? data : data?.items || []);
+
+export async function adminView(ctx) {
+  ctx.setTitle(t('nav.admin'));
+  if (!state.user) {
+    ctx.redirect(loginHref());
+    return h('div');
+  }
+  if (!state.user.is_admin) {
+    return h('div', null, pageTitle(t('nav.admin')), h('div', { class: 'alert alert-error', role: 'alert' }, t('error.forbidden')));
+  }
+  const tab = TABS.includes(ctx.params.tab) ? ctx.params.tab : 'foods';
+  const nav = h('nav', { class: 'tabs', 'aria-label': t('admin.sections') },
+    TABS.map((name) => h('a', { href: `/admin/${name}`, 'aria-current': name === tab ? 'page' : null }, t(`admin.tab_${name}`))));
+  const panel = h('div', { class: 'admin-panel' });
+  const builders = { foods: foodsTab, books: booksTab, categories: categoriesTab, pairs: pairsTab };
+  await builders[tab](panel);
+  return h('div', { class: 'admin' }, pageTitle(t('nav.admin')), nav, panel);
+}
+
+// ---------------------------------------------------------------- shared pieces
+
+/** File input that uploads at once to /images and shows a preview; `onUploaded({key,url,width,height})`. */
+export function imageUploader({ label, currentUrl = null, onUploaded, testid = 'image' }) {
+  const id = uid('file');
+  const input = h('input', { id, type: 'file', accept: 'image/jpeg,image/png,image/webp,image/gif', 'data-testid': `${testid}-file`, 'aria-describedby': `${id}-status` });
+  const preview = h('img', { class: 'upload-preview', alt: t('admin.preview', { label }), 'data-testid': `${testid}-preview`, hidden: !currentUrl, src: currentUrl || null });
+  const status = h('p', { class: 'hint', id: `${id}-status`, 'aria-live': 'polite' }, currentUrl ? t('admin.current_image') : t('admin.no_image'));
+  const slot = messageSlot();
+  const wrap = h('div', { class: 'field uploader' }, h('label', { for: id }, label), input, status, preview, slot);
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    slot.clear();
+    if (!file) return;
+    if (file.size > MAX_UPLOAD) {
+      slot.replaceChildren(h('div', { class: 'alert alert-error', role: 'alert' }, t('error.payload_too_large')));
+      return;
+    }
+    const form = new FormData();
+    form.append('file', file, file.name);
+    input.disabled = true;
+    wrap.setAttribute('aria-busy', 'true');
+    replace(status, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('admin.uploading'));
+    try {
+      const image = await post('/images', form);
+      preview.src = image.url;
+      preview.hidden = false;
+      status.textContent = t('admin.uploaded', { width: image.width, height: image.height });
+      onUploaded(image);
+    } catch (err) {
+      status.textContent = '';
+      slot.showError(err);
+    } finally {
+      input.disabled = false;
+      wrap.removeAttribute('aria-busy');
+    }
+  });
+  return wrap;
+}
+
+/** Search box over foods; calls `onPick(food)` when a result is chosen. */
+export function foodPicker({ label, onPick, testid = 'food-picker' }) {
+  const id = uid('pick');
+  const input = h('input', { id, type: 'search', autocomplete: 'off', 'data-testid': testid, 'aria-controls': `${id}-results` });
+  const results = h('ul', { class: 'pick-results', id: `${id}-results`, 'aria-live': 'polite' });
+  let timer = null;
+  let seq = 0;
+  async function search() {
+    const mine = ++seq;
+    try {
+      const page = await get(`/foods${query({ q: input.value.trim(), limit: 8 })}`);
+      if (mine !== seq) return;
+      const items = listOf(page);
+      replace(results, items.length
+        ? items.map((food) => h('li', null, h('button', { type: 'button', class: 'pick-result', onclick: () => onPick(food) },
+            foodImage(food, { className: 'thumb', alt: false }), food.name)))
+        : h('li', { class: 'empty' }, t('admin.no_results')));
+    } catch (err) {
+      replace(results, h('li', null, errorBox(err)));
+    }
+  }
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, 250);
+  });
+  input.addEventListener('focus', () => {
+    if (!results.children.length) search();
+  });
+  return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, results);
+}
+
+function confirmDelete(name) {
+  return window.confirm(t('admin.confirm_delete', { name }));
+}
+
+// ---------------------------------------------------------------- foods
+
+async function foodsTab(panel) {
+  const categories = listOf(await get('/categories'));
+  const editorSlot = h('div');
+  const list = h('ul', { class: 'admin-list', 'data-testid': 'food-list' });
+  const slot = messageSlot();
+  const more = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true }, t('common.more'));
+  const searchId = uid('q');
+  const search = h('input', { id: searchId, type: 'search', name: 'q', autocomplete: 'off' });
+  let cursor = null;
+  let timer = null;
+
+  async function load(reset) {
+    if (reset) {
+      cursor = null;
+      list.replaceChildren();
+    }
+    try {
+      const page = await get(`/foods${query({ q: search.value.trim(), limit: 30, cursor })}`);
+      for (const food of listOf(page)) list.append(foodRow(food));
+      if (!list.children.length) list.append(h('li', { class: 'empty' }, t('admin.no_results')));
+      cursor = page.next_cursor || null;
+      more.hidden = !cursor;
+      slot.clear();
+    } catch (err) {
+      slot.showError(err);
+    }
+  }
+
+  function foodRow(food) {
+    const edit = h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: () => openEditor(food) }, t('admin.edit'));
+    const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small' }, t('admin.delete'));
+    const li = h('li', null,
+      foodImage(food, { className: 'thumb', alt: false }),
+      h('span', { class: 'admin-item-text' }, h('strong', null, food.name), h('span', { class: 'meta' }, [food.description, (food.categories || []).join(', ')].filter(Boolean).join(' · '))),
+      h('span', { class: 'admin-actions' }, edit, remove));
+    remove.addEventListener('click', () => {
+      if (!confirmDelete(food.name)) return;
+      busy(remove, async () => {
+        try {
+          await del(`/foods/${food.id}`);
+          li.remove();
+          toast(t('admin.deleted', { name: food.name }));
+        } catch (err) {
+          slot.showError(err, { conflict: 'admin.in_use' });
+        }
+      });
+    });
+    return li;
+  }
+
+  function openEditor(food) {
+    replace(editorSlot, foodEditor(food, categories, () => {
+      editorSlot.replaceChildren();
+      load(true);
+    }));
+    editorSlot.querySelector('h2')?.focus();
+  }
+
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load(true), 250);
+  });
+  more.addEventListener('click', () => busy(more, () => load(false)));
+  const add = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'new-food', onclick: () => openEditor(null) }, t('admin.new_food'));
+  replace(panel,
+    h('div', { class: 'section-head' }, h('h2', null, t('admin.tab_foods')), add),
+    editorSlot,
+    h('div', { class: 'field' }, h('label', { for: searchId }, t('admin.search_foods')), search),
+    slot, list, more);
+  await load(true);
+}
+
+function foodEditor(food, categories, done) {
+  const editing = Boolean(food);
+  const f = (name, opts) => field({ name, label: t(`field.${name}`), value: food?.[name] ?? '', ...opts });
+  const name = f('name', { required: true, hint: t('hint.name'), attrs: { maxlength: '15' } });
+  const description = f('description', { hint: t('hint.description'), attrs: { maxlength: '30' } });
+  const details = f('details', { type: 'textarea', hint: t('hint.details'), attrs: { maxlength: '300', rows: '4' } });
+  const credit = f('credit', { hint: t('hint.credit'), attrs: { maxlength: '40' } });
+  const altCredit = f('alt_credit', { attrs: { maxlength: '40' } });
+  const chosen = new Set(food?.categories || []);
+  const keys = {};
+  const catBoxes = h('fieldset', { class: 'cat-boxes' }, h('legend', null, t('field.categories')),
+    categories.length
+      ? categories.map((c) => {
+          const id = uid('cat');
+          return h('span', { class: 'chip-option' },
+            h('input', { type: 'checkbox', id, checked: chosen.has(c.name), onchange: (e) => (e.target.checked ? chosen.add(c.name) : chosen.delete(c.name)) }),
+            h('label', { for: id }, c.name));
+        })
+      : h('p', { class: 'hint' }, t('admin.no_categories')));
+  const image = imageUploader({ label: t('field.image'), currentUrl: food?.image_url, onUploaded: (img) => { keys.image_key = img.key; }, testid: 'food-image' });
+  const altImage = imageUploader({ label: t('field.alt_image'), currentUrl: food?.alt_image_url, onUploaded: (img) => { keys.alt_image_key = img.key; }, testid: 'food-alt-image' });
+  const errors = messageSlot();
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-food' }, t('admin.save'));
+  const cancel = h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => form.remove() }, t('admin.cancel'));
+  const form = h('form', {
+    class: 'card editor',
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      const body = {
+        name: name.input.value.trim(),
+        description: description.input.value.trim(),
+        details: details.input.value.trim(),
+        credit: credit.input.value.trim(),
+        alt_credit: altCredit.input.value.trim() || null,
+        categories: [...chosen],
+        ...keys,
+      };
+      busy(save, async () => {
+        errors.clear();
+        try {
+          const saved = editing ? await patch(`/foods/${food.id}`, body) : await post('/foods', body);
+          toast(t('admin.saved', { name: saved?.name || body.name }));
+          done(saved);
+        } catch (err) {
+          errors.showError(err, { conflict: 'admin.name_taken' }, showFieldErrors(form, err));
+        }
+      });
+    },
+  },
+  h('h2', { tabindex: '-1' }, editing ? t('admin.edit_food', { name: food.name }) : t('admin.new_food')),
+  name.wrap, description.wrap, details.wrap, credit.wrap, catBoxes, image, altImage, altCredit.wrap,
+  errors, h('div', { class: 'row' }, save, cancel));
+  return form;
+}
+
+// ---------------------------------------------------------------- books
+
+async function booksTab(panel) {
+  const editorSlot = h('div');
+  const list = h('ul', { class: 'admin-list' });
+  const slot = messageSlot();
+
+  async function load() {
+    try {
+      const books = listOf(await get('/books'));
+      replace(list, books.length ? books.map(bookRow) : h('li', { class: 'empty' }, t('home.no_books')));
+    } catch (err) {
+      slot.showError(err);
+    }
+  }
+  function bookRow(book) {
+    const edit = h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: () => openEditor(book) }, t('admin.edit'));
+    const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small' }, t('admin.delete'));
+    const li = h('li', null,
+      book.cover_url ? h('img', { class: 'thumb', src: book.cover_url, alt: '' }) : h('span', { class: 'thumb img-placeholder', 'aria-hidden': 'true' }),
+      h('span', { class: 'admin-item-text' }, h('strong', null, book.name),
+        h('span', { class: 'meta' }, t('admin.book_meta', { priority: book.priority, foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) }))),
+      h('span', { class: 'admin-actions' }, edit, remove));
+    remove.addEventListener('click', () => {
+      if (!confirmDelete(book.name)) return;
+      busy(remove, async () => {
+        try {
+          await del(`/books/${book.id}`);
+          li.remove();
+          toast(t('admin.deleted', { name: book.name }));
+        } catch (err) {
+          slot.showError(err);
+        }
+      });
+    });
+    return li;
+  }
+  function openEditor(book) {
+    replace(editorSlot, bookEditor(book, (saved) => {
+      load();
+      if (saved && !book) openEditor(saved);
+    }));
+    editorSlot.querySelector('h2')?.focus();
+  }
+  const add = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => openEditor(null) }, t('admin.new_book'));
+  replace(panel, h('div', { class: 'section-head' }, h('h2', null, t('admin.tab_books')), add), editorSlot, slot, list);
+  await load();
+}
+
+function bookEditor(book, done) {
+  const editing = Boolean(book);
+  const name = field({ name: 'name', label: t('field.book_name'), value: book?.name ?? '', required: true, attrs: { maxlength: '30' } });
+  const priority = field({ name: 'priority', label: t('field.priority'), type: 'number', value: book?.priority ?? 0, hint: t('hint.priority'), attrs: { step: '1' } });
+  const keys = {};
+  const cover = imageUploader({ label: t('field.cover'), currentUrl: book?.cover_url, onUploaded: (img) => { keys.cover_key = img.key; }, testid: 'book-cover' });
+  const errors = messageSlot();
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('admin.save'));
+  const form = h('form', {
+    class: 'card editor',
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      const body = { name: name.input.value.trim(), priority: Number.parseInt(priority.input.value, 10) || 0, ...keys };
+      busy(save, async () => {
+        errors.clear();
+        try {
+          const saved = editing ? await patch(`/books/${book.id}`, body) : await post('/books', body);
+          toast(t('admin.saved', { name: body.name }));
+          done(saved);
+        } catch (err) {
+          errors.showError(err, { conflict: 'admin.name_taken' }, showFieldErrors(form, err));
+        }
+      });
+    },
+  },
+  h('h2', { tabindex: '-1' }, editing ? t('admin.edit_book', { name: book.name }) : t('admin.new_book')),
+  name.wrap, priority.wrap, cover, errors,
+  h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => wrap.remove() }, t('admin.cancel'))));
+  const wrap = h('div', null, form);
+  if (editing) wrap.append(membersEditor(book));
+  return wrap;
+}
+
+function membersEditor(book) {
+  const members = new Map();
+  const list = h('ul', { class: 'member-list', 'aria-live': 'polite' });
+  const count = h('p', { class: 'hint' });
+  const slot = messageSlot();
+  const save = h('button', { type: 'button', class: 'btn btn-primary' }, t('admin.save_members'));
+  function render() {
+    const foods = [...members.values()].sort((a, b) => a.name.localeCompare(b.name));
+    replace(list, foods.map((food) => h('li', { class: 'chip member' }, food.name,
+      h('button', { type: 'button', class: 'chip-remove', 'aria-label': t('admin.remove_member', { name: food.name }), onclick: () => { members.delete(food.id); render(); } }, '×'))));
+    count.textContent = t('admin.member_count', { n: members.size });
+  }
+  save.addEventListener('click', () => busy(save, async () => {
+    slot.clear();
+    try {
+      await put(`/books/${book.id}/foods`, { food_ids: [...members.keys()] });
+      slot.showInfo(t('admin.members_saved', { n: members.size }));
+    } catch (err) {
+      slot.showError(err);
+    }
+  }));
+  const section = h('section', { class: 'card editor' },
+    h('h2', null, t('admin.members', { name: book.name })),
+    count,
+    foodPicker({ label: t('admin.add_member'), onPick: (food) => { members.set(food.id, food); render(); } }),
+    list, slot, save);
+  get(`/books/${book.id}`).then((full) => {
+    for (const food of full.foods || []) members.set(food.id, food);
+    render();
+  }).catch((err) => slot.showError(err));
+  render();
+  return section;
+}
+
+// ---------------------------------------------------------------- categories
+
+async function categoriesTab(panel) {
+  const list = h('ul', { class: 'admin-list' });
+  const slot = messageSlot();
+  async function load() {
+    try {
+      const categories = listOf(await get('/categories'));
+      replace(list, categories.length ? categories.map(row) : h('li', { class: 'empty' }, t('admin.no_categories')));
+    } catch (err) {
+      slot.showError(err);
+    }
+  }
+  function row(c) {
+    const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small' }, t('admin.delete'));
+    const li = h('li', null, h('span', { class: 'admin-item-text' }, h('strong', null, c.name), h('span', { class: 'meta' }, t('admin.food_count', { n: fmtNumber(c.food_count ?? 0) }))), h('span', { class: 'admin-actions' }, remove));
+    remove.addEventListener('click', () => {
+      if (!confirmDelete(c.name)) return;
+      busy(remove, async () => {
+        try {
+          await del(`/categories/${c.id}`);
+          li.remove();
+        } catch (err) {
+          slot.showError(err);
+        }
+      });
+    });
+    return li;
+  }
+  const name = field({ name: 'name', label: t('field.category_name'), required: true, hint: t('hint.name'), attrs: { maxlength: '15' } });
+  const add = h('button', { type: 'submit', class: 'btn btn-primary' }, t('admin.add'));
+  const errors = messageSlot();
+  const form = h('form', {
+    class: 'card editor',
+    novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      busy(add, async () => {
+        errors.clear();
+        try {
+          await post('/categories', { name: name.input.value.trim() });
+          name.input.value = '';
+          await load();
+        } catch (err) {
+          errors.showError(err, { conflict: 'admin.name_taken' }, showFieldErrors(form, err));
+        }
+      });
+    },
+  }, h('h2', null, t('admin.new_category')), name.wrap, errors, add);
+  replace(panel, form, slot, list);
+  await load();
+}
+
+// ---------------------------------------------------------------- pairs
+
+async function pairsTab(panel) {
+  const chosen = { left: null, right: null };
+  const shown = { left: h('p', { class: 'picked' }), right: h('p', { class: 'picked' }) };
+  const errors = messageSlot();
+  const created = h('ul', { class: 'admin-list' });
+  const add = h('button', { type: 'button', class: 'btn btn-primary' }, t('admin.add_pair'));
+  const render = () => {
+    for (const side of ['left', 'right']) {
+      shown[side].textContent = chosen[side] ? t('admin.picked', { name: chosen[side].name }) : t('admin.not_picked');
+    }
+    add.disabled = !chosen.left || !chosen.right || chosen.left.id === chosen.right.id;
+  };
+  add.addEventListener('click', () => busy(add, async () => {
+    errors.clear();
+    try {
+      const pair = await post('/quiz/pairs', { left_id: chosen.left.id, right_id: chosen.right.id });
+      created.prepend(h('li', null, h('span', { class: 'admin-item-text' }, `${pair?.left?.name ?? chosen.left.name} vs ${pair?.right?.name ?? chosen.right.name}`)));
+      toast(t('admin.pair_added'));
+    } catch (err) {
+      errors.showError(err, { conflict: 'admin.pair_exists' });
+    }
+  }));
+  const sample = h('ul', { class: 'admin-list' });
+  try {
+    const pairs = listOf(await get('/quiz/pairs?count=50'));
+    replace(sample, pairs.map((p) => h('li', null, h('span', { class: 'admin-item-text' }, `${p.left.name} vs ${p.right.name}`))));
+  } catch (err) {
+    sample.append(h('li', null, errorBox(err)));
+  }
+  render();
+  replace(panel,
+    h('section', { class: 'card editor' },
+      h('h2', null, t('admin.new_pair')),
+      h('div', { class: 'pair-pickers' },
+        h('div', null, foodPicker({ label: t('admin.left_food'), onPick: (f) => { chosen.left = f; render(); } }), shown.left),
+        h('div', null, foodPicker({ label: t('admin.right_food'), onPick: (f) => { chosen.right = f; render(); } }), shown.right)),
+      errors, add, created),
+    h('section', { class: 'section' }, h('h2', null, t('admin.pair_sample')), sample));
+}

@@ -1,0 +1,109 @@
+// World-cup setup for one food book: bracket size and "foods I won't eat".
+
+import { h, replace, uid } from '../dom.js';
+import { get, post } from '../api.js';
+import { t, fmtNumber } from '../i18n.js';
+import { store, navigate } from '../state.js';
+import { busy, foodImage, messageSlot, pageTitle } from '../ui.js';
+
+/** Powers of two from 2 to 64 that fit `count` foods. */
+export function sizesFor(count) {
+  const sizes = [];
+  for (let size = 2; size <= 64 && size <= count; size *= 2) sizes.push(size);
+  return sizes;
+}
+
+export async function bookView(ctx) {
+  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`);
+  ctx.setTitle(book.name);
+  const foods = book.foods || [];
+  const excluded = new Set();
+  let chosenSize = null;
+
+  const sizeGroup = h('div', { class: 'chips', role: 'radiogroup', 'aria-labelledby': 'size-legend' });
+  const remainingText = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const errors = messageSlot();
+  const start = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'start-worldcup' }, t('book.start'));
+
+  function renderSizes() {
+    const remaining = foods.length - excluded.size;
+    const sizes = sizesFor(remaining);
+    if (!sizes.includes(chosenSize)) {
+      const fit = sizes.filter((s) => s <= 32);
+      chosenSize = fit.length ? fit[fit.length - 1] : null;
+    }
+    replace(
+      sizeGroup,
+      sizes.map((size) => {
+        const id = uid('size');
+        return h('span', { class: 'chip-option' },
+          h('input', { type: 'radio', name: 'size', id, value: String(size), checked: size === chosenSize, onchange: () => { chosenSize = size; } }),
+          h('label', { for: id }, size === 2 ? t('round.final') : t('book.size_option', { size })));
+      }),
+    );
+    remainingText.textContent = t('book.remaining', { count: fmtNumber(remaining) });
+    start.disabled = sizes.length === 0;
+    if (!sizes.length) errors.showInfo(t('book.too_few'));
+    else errors.clear();
+  }
+
+  const exclusionList = h(
+    'ul',
+    { class: 'exclusions' },
+    foods.map((food) => {
+      const id = uid('ex');
+      return h('li', null,
+        h('input', {
+          type: 'checkbox', id, value: String(food.id), 'data-food-name': food.name,
+          onchange: (e) => {
+            if (e.target.checked) excluded.add(food.id);
+            else excluded.delete(food.id);
+            renderSizes();
+          },
+        }),
+        h('label', { for: id }, foodImage(food, { className: 'thumb', alt: false }), h('span', null, food.name)));
+    }),
+  );
+
+  const form = h(
+    'form',
+    {
+      class: 'card setup',
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!chosenSize) return;
+        busy(start, async () => {
+          errors.clear();
+          try {
+            const cup = await post(`/books/${book.id}/worldcups`, { size: chosenSize, exclude_food_ids: [...excluded] });
+            store.set('worldcup', cup.id);
+            navigate(`/worldcup/${encodeURIComponent(cup.id)}`);
+          } catch (err) {
+            errors.showError(err, { not_found: 'book.not_found' });
+          }
+        });
+      },
+    },
+    h('fieldset', null, h('legend', { id: 'size-legend' }, t('book.size')), sizeGroup, remainingText),
+    foods.length
+      ? h('details', { class: 'exclude' },
+          h('summary', null, t('book.exclude'), ' ', h('span', { class: 'hint' }, t('book.exclude_hint'))),
+          h('fieldset', null, h('legend', { class: 'sr-only' }, t('book.exclude')), exclusionList))
+      : null,
+    errors,
+    start,
+  );
+  renderSizes();
+
+  const cover = book.cover_url ? h('img', { class: 'book-hero', src: book.cover_url, alt: '' }) : null;
+  return h(
+    'div',
+    { class: 'book-page' },
+    cover,
+    pageTitle(book.name),
+    h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) })),
+    h('p', null, t('book.lead')),
+    form,
+    h('p', null, h('a', { href: `/books/${book.id}/ranking` }, t('book.see_ranking'))),
+  );
+}

@@ -1,0 +1,153 @@
+// Home: today's pick, the food books (world cups), a way into the quiz.
+
+import { h, replace } from '../dom.js';
+import { get, put, del } from '../api.js';
+import { t, fmtNumber, roundLabel } from '../i18n.js';
+import { state, store, loadFavorites } from '../state.js';
+import { errorBox, errorMessage, foodImage, busy, loading, pageTitle, toast } from '../ui.js';
+
+export async function homeView(ctx) {
+  ctx.setTitle(t('home.title'));
+  const books = await get('/books');
+  const list = Array.isArray(books) ? books : books?.items || [];
+  let favorites = null;
+  let favoritesError = null;
+  if (state.user) {
+    try {
+      favorites = await loadFavorites();
+    } catch (err) {
+      favoritesError = err;
+    }
+  }
+
+  const resume = h('div', { class: 'resume-slot' });
+  resumeBanner(resume);
+
+  return h(
+    'div',
+    { class: 'home' },
+    pageTitle(t('home.title')),
+    h('p', { class: 'lead' }, t('home.lead')),
+    resume,
+    todaysPick(),
+    h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'books-title' },
+      h('h2', { id: 'books-title' }, t('home.books')),
+      favoritesError ? errorBox(favoritesError) : null,
+      list.length
+        ? h('ul', { class: 'book-list' }, list.map((book) => bookCard(book, favorites)))
+        : h('p', { class: 'empty' }, t('home.no_books')),
+    ),
+    h(
+      'section',
+      { class: 'section quiz-callout' },
+      h('h2', null, t('home.quiz_title')),
+      h('p', null, t('home.quiz_lead')),
+      h('div', { class: 'row' },
+        h('a', { class: 'btn btn-primary', href: '/quiz/new' }, t('quiz.create')),
+        h('a', { class: 'btn btn-secondary', href: '/quiz' }, t('quiz.take_by_code'))),
+    ),
+  );
+}
+
+/** "Continue your world cup" when an unfinished one is remembered. */
+async function resumeBanner(slot) {
+  const id = store.get('worldcup');
+  if (!id) return;
+  try {
+    const cup = await get(`/worldcups/${encodeURIComponent(id)}`);
+    if (cup.finished) {
+      store.set('worldcup', null);
+      return;
+    }
+    replace(
+      slot,
+      h('div', { class: 'alert alert-info resume' },
+        h('p', null, t('home.resume', { label: roundLabel(cup) })),
+        h('a', { class: 'btn btn-primary', href: `/worldcup/${encodeURIComponent(id)}`, 'data-testid': 'resume-link' }, t('home.resume_button'))),
+    );
+  } catch (err) {
+    if (err.status === 404) store.set('worldcup', null);
+  }
+}
+
+function todaysPick() {
+  const body = h('div', { class: 'pick-body', 'aria-live': 'polite', 'aria-busy': 'true' }, loading());
+  const again = h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => busy(again, load) }, t('home.pick_again'));
+  async function load() {
+    body.setAttribute('aria-busy', 'true');
+    try {
+      const food = await get('/foods/random');
+      replace(
+        body,
+        h('div', { class: 'pick-card', 'data-testid': 'todays-pick' },
+          foodImage(food, { className: 'pick-img' }),
+          h('div', { class: 'pick-text' },
+            h('p', { class: 'pick-name' }, food.name),
+            food.description ? h('p', { class: 'pick-desc' }, food.description) : null,
+            food.categories?.length ? h('p', { class: 'pick-cats' }, food.categories.map((c) => h('span', { class: 'chip' }, c))) : null,
+            food.credit ? h('p', { class: 'credit' }, food.credit) : null)),
+      );
+    } catch (err) {
+      replace(body, errorBox(err, { not_found: 'home.pick_none' }));
+    } finally {
+      body.setAttribute('aria-busy', 'false');
+    }
+  }
+  load();
+  return h(
+    'section',
+    { class: 'section todays-pick', 'aria-labelledby': 'pick-title' },
+    h('div', { class: 'section-head' }, h('h2', { id: 'pick-title' }, t('home.todays_pick')), again),
+    body,
+  );
+}
+
+function bookCard(book, favorites) {
+  const cover = book.cover_url
+    ? h('img', { class: 'book-cover', src: book.cover_url, alt: '', loading: 'lazy' })
+    : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1)));
+  const item = h(
+    'li',
+    { class: 'book', 'data-book-id': String(book.id) },
+    h('a', { class: 'book-link', href: `/books/${book.id}` },
+      cover,
+      h('span', { class: 'book-text' },
+        h('span', { class: 'book-name' }, book.name),
+        h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) })))),
+  );
+  if (favorites) item.append(starButton(book, favorites));
+  return item;
+}
+
+/** A toggle button that stars/unstars a book. */
+export function starButton(book, favorites, onChange) {
+  const button = h('button', { type: 'button', class: 'star' });
+  const render = () => {
+    const on = favorites.has(book.id);
+    button.setAttribute('aria-pressed', String(on));
+    button.setAttribute('aria-label', t(on ? 'fav.remove' : 'fav.add', { name: book.name }));
+    button.title = button.getAttribute('aria-label');
+    replace(button, h('span', { 'aria-hidden': 'true' }, on ? '★' : '☆'));
+  };
+  render();
+  button.addEventListener('click', () =>
+    busy(button, async () => {
+      const on = favorites.has(book.id);
+      try {
+        if (on) await del(`/me/favorites/${book.id}`);
+        else await put(`/me/favorites/${book.id}`);
+        if (on) favorites.delete(book.id);
+        else favorites.add(book.id);
+        toast(t(on ? 'fav.removed' : 'fav.added', { name: book.name }));
+        onChange?.(!on);
+      } catch (err) {
+        toast(errorMessage(err));
+      }
+      render();
+    }),
+  );
+  return button;
+}
+

@@ -1,0 +1,257 @@
+// Playing a world cup: two cards per match, undo, resume after reload, champion and ranking.
+
+import { h, replace } from '../dom.js';
+import { get, post, del, query } from '../api.js';
+import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
+import { store } from '../state.js';
+import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+
+const bookCache = new Map();
+async function bookName(id) {
+  if (!bookCache.has(id)) {
+    try {
+      const book = await get(`/books/${id}`);
+      bookCache.set(id, book.name);
+    } catch {
+      return '';
+    }
+  }
+  return bookCache.get(id);
+}
+
+export async function worldcupView(ctx) {
+  const id = ctx.params.id;
+  let cup;
+  try {
+    cup = await get(`/worldcups/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err.status === 404 && store.get('worldcup') === id) store.set('worldcup', null);
+    throw err;
+  }
+  const name = await bookName(cup.book_id);
+  const root = h('div', { class: 'worldcup' });
+
+  if (cup.finished) {
+    if (store.get('worldcup') === cup.id) store.set('worldcup', null);
+    await renderChampion(root, cup, name, ctx);
+    return root;
+  }
+  store.set('worldcup', cup.id);
+  renderPlay(root, cup, name, ctx);
+  return root;
+}
+
+/** The match screen; replaces itself with the champion screen when the cup ends. */
+function renderPlay(root, initial, name, ctx) {
+  let cup = initial;
+  let inFlight = false;
+  const label = h('h1', { class: 'wc-label', tabindex: '-1', 'aria-live': 'polite', 'data-testid': 'round-label' });
+  const bookLine = h('p', { class: 'wc-book' }, name ? t('wc.title', { book: name }) : t('wc.title_plain'));
+  const progress = h('progress', { class: 'wc-progress', max: String(initial.size - 1), 'aria-label': t('wc.progress') });
+  const cards = h('div', { class: 'wc-cards' });
+  const errors = messageSlot();
+  const undo = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'undo', onclick: () => doUndo() },
+    h('span', { 'aria-hidden': 'true' }, '↶ '), t('wc.undo'));
+
+  function card(food, side) {
+    const descId = `wc-${side}-desc`;
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: `food-card food-card-${side}`,
+        'data-side': side,
+        'data-food-id': String(food.id),
+        'aria-label': t('wc.pick', { name: food.name }),
+        'aria-describedby': descId,
+        onclick: (e) => pick(food.id, e.currentTarget),
+      },
+      foodImage(food, { className: 'food-card-img' }),
+      h('span', { class: 'food-card-text' },
+        h('span', { class: 'food-card-top' },
+          h('span', { class: 'food-card-name' }, food.name),
+          food.credit ? h('span', { class: 'credit' }, food.credit) : null),
+        h('span', { class: 'food-card-desc', id: descId }, food.description || '')),
+    );
+  }
+
+  function render(focusSide) {
+    label.textContent = roundLabel(cup);
+    progress.value = cup.picks.length;
+    progress.setAttribute('aria-valuetext', t('wc.progress_value', { done: cup.picks.length, total: cup.size - 1 }));
+    replace(cards,
+      card(cup.current.left, 'left'),
+      h('span', { class: 'vs', 'aria-hidden': 'true' }, 'VS'),
+      card(cup.current.right, 'right'));
+    undo.disabled = cup.picks.length === 0;
+    if (focusSide) cards.querySelector(`[data-side="${focusSide}"]`)?.focus({ preventScroll: true });
+  }
+
+  async function pick(foodId, button) {
+    if (inFlight) return; // a double tap must never pick twice
+    inFlight = true;
+    root.setAttribute('aria-busy', 'true');
+    for (const b of cards.querySelectorAll('button')) b.classList.toggle('chosen', b === button);
+    cards.classList.add('deciding');
+    errors.clear();
+    try {
+      const next = await post(`/worldcups/${encodeURIComponent(cup.id)}/picks`, { winner: foodId });
+      cup = next;
+      if (cup.finished) {
+        store.set('worldcup', null);
+        ctx.offKeys();
+        await renderChampion(root, cup, name, ctx);
+        return;
+      }
+      render(button?.dataset.side && document.activeElement === button ? button.dataset.side : null);
+    } catch (err) {
+      errors.showError(err, { conflict: 'wc.already_finished', validation_failed: 'wc.stale' });
+      if (err.status === 409 || err.status === 422) await reload();
+    } finally {
+      inFlight = false;
+      root.removeAttribute('aria-busy');
+      cards.classList.remove('deciding');
+      for (const b of cards.querySelectorAll('.chosen')) b.classList.remove('chosen');
+    }
+  }
+
+  async function reload() {
+    try {
+      cup = await get(`/worldcups/${encodeURIComponent(cup.id)}`);
+      if (cup.finished) await renderChampion(root, cup, name, ctx);
+      else render();
+    } catch (err) {
+      errors.showError(err);
+    }
+  }
+
+  async function doUndo() {
+    if (inFlight) return;
+    inFlight = true;
+    errors.clear();
+    try {
+      await busy(undo, async () => {
+        cup = await del(`/worldcups/${encodeURIComponent(cup.id)}/picks/last`);
+        render();
+      });
+      announce(t('wc.undone', { label: roundLabel(cup) }));
+    } catch (err) {
+      errors.showError(err, { conflict: 'wc.nothing_to_undo' });
+    } finally {
+      inFlight = false;
+      undo.disabled = cup.picks.length === 0;
+    }
+  }
+
+  ctx.onKey((e) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return false;
+    const side = e.key === 'ArrowLeft' ? 'left' : 'right';
+    const button = cards.querySelector(`[data-side="${side}"]`);
+    if (!button || !cup.current) return false;
+    pick(cup.current[side].id, button);
+    return true;
+  });
+
+  replace(
+    root,
+    h('div', { class: 'wc-head' }, bookLine, label, progress),
+    errors,
+    cards,
+    h('div', { class: 'wc-actions' },
+      undo,
+      h('p', { class: 'hint kbd-hint' }, t('wc.keys'))),
+  );
+  render();
+  ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
+}
+
+/** The champion, a share link and the book's ranking. */
+async function renderChampion(root, cup, name, ctx) {
+  const champion = cup.champion;
+  ctx.setTitle(t('wc.champion_title', { name: champion?.name || '' }));
+  const url = `${window.location.origin}/worldcup/${encodeURIComponent(cup.id)}`;
+  const ranking = h('section', { class: 'section', 'aria-labelledby': 'ranking-title' },
+    h('h2', { id: 'ranking-title' }, t('wc.ranking', { book: name })));
+  replace(
+    root,
+    h('div', { class: 'champion', 'data-testid': 'champion' },
+      pageTitle(t('wc.champion')),
+      h('p', { class: 'wc-book' }, name ? t('wc.title', { book: name }) : t('wc.title_plain')),
+      champion
+        ? h('div', { class: 'champion-card' },
+            foodImage(champion, { className: 'champion-img' }),
+            h('div', { class: 'champion-text' },
+              h('p', { class: 'champion-name', 'data-testid': 'champion-name' }, champion.name),
+              champion.credit ? h('p', { class: 'credit' }, champion.credit) : null,
+              champion.description ? h('p', { class: 'champion-desc' }, champion.description) : null,
+              champion.details ? h('p', { class: 'champion-details' }, champion.details) : null))
+        : null,
+      shareBox(url, t('wc.share')),
+      h('div', { class: 'row' },
+        h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
+        h('a', { class: 'btn btn-secondary', href: '/' }, t('nav.home')))),
+    ranking,
+  );
+  announce(t('wc.champion_announce', { name: champion?.name || '' }));
+  root.querySelector('h1')?.focus({ preventScroll: true });
+  await fillRanking(ranking, cup.book_id, champion?.id);
+}
+
+/** Appends the ranking table of a book (with "more" when paged). */
+export async function fillRanking(section, bookId, highlightId) {
+  const body = h('tbody');
+  const table = h('div', { class: 'table-wrap' },
+    h('table', { class: 'ranking', 'data-testid': 'ranking' },
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, t('ranking.rank')),
+        h('th', { scope: 'col' }, t('ranking.food')),
+        h('th', { scope: 'col', class: 'num' }, t('ranking.champion_rate')),
+        h('th', { scope: 'col', class: 'num' }, t('ranking.win_rate')))),
+      body));
+  const more = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true }, t('common.more'));
+  const slot = messageSlot();
+  section.append(table, slot, more);
+  let cursor = null;
+  let rank = 0;
+  async function load() {
+    try {
+      const page = await get(`/books/${bookId}/ranking${query({ cursor })}`);
+      const items = Array.isArray(page) ? page : page.items || [];
+      for (const item of items) {
+        rank += 1;
+        body.append(h('tr', { class: item.food.id === highlightId ? 'highlight' : null },
+          h('td', null, String(rank)),
+          h('td', null, h('span', { class: 'rank-food' }, foodImage(item.food, { className: 'thumb', alt: false }), item.food.name)),
+          h('td', { class: 'num' }, fmtPercent(item.champion_rate), h('span', { class: 'sub' }, t('ranking.times', { n: fmtNumber(item.championships) }))),
+          h('td', { class: 'num' }, fmtPercent(item.win_rate), h('span', { class: 'sub' }, t('ranking.of', { wins: fmtNumber(item.wins), matches: fmtNumber(item.matches) })))));
+      }
+      if (!rank) body.append(h('tr', null, h('td', { colspan: '4', class: 'empty' }, t('ranking.empty'))));
+      cursor = Array.isArray(page) ? null : page.next_cursor;
+      more.hidden = !cursor;
+    } catch (err) {
+      slot.showError(err);
+    }
+  }
+  more.addEventListener('click', () => busy(more, load));
+  await load();
+}
+
+export async function rankingView(ctx) {
+  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`);
+  ctx.setTitle(t('wc.ranking', { book: book.name }));
+  const section = h('section', { class: 'section' });
+  const root = h('div', { class: 'ranking-page' },
+    pageTitle(t('wc.ranking', { book: book.name })),
+    h('p', null, h('a', { class: 'btn btn-primary', href: `/books/${book.id}` }, t('book.start'))),
+    section);
+  await fillRanking(section, book.id, null);
+  return root;
+}
+
+/** `/worldcup` alone: resume the remembered cup, or go home. */
+export async function worldcupResumeView(ctx) {
+  const id = store.get('worldcup');
+  ctx.redirect(id ? `/worldcup/${encodeURIComponent(id)}` : '/');
+  return h('div');
+}
+
