@@ -69,6 +69,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .merge(crate::catalog::router())
                 .merge(crate::accounts::router())
+                .merge(crate::worldcup::router())
+                .merge(crate::quiz::router())
                 .merge(crate::ops::api_router()),
         )
         .split_for_parts()

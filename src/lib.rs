@@ -13,9 +13,11 @@ pub mod error;
 pub mod extract;
 pub mod media;
 pub mod ops;
+pub mod quiz;
 pub mod seed;
 pub mod visitors;
 pub mod web;
+pub mod worldcup;
 
 pub use app::{App, AppState};
 pub use config::Config;

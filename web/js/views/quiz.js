@@ -138,7 +138,7 @@ export async function quizCreateView(ctx) {
   countSelect.addEventListener('change', () => busy(reload, loadPairs));
 
   const form = h('form', {
-    class: 'card',
+    class: 'card questions-card',
     novalidate: true,
     onsubmit: (e) => {
       e.preventDefault();
@@ -243,7 +243,7 @@ function renderForm(root, exam, previous) {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'submit-attempt' }, t('quiz.submit'));
   const list = exam.questions;
   const form = h('form', {
-    class: 'card',
+    class: 'card questions-card',
     novalidate: true,
     onsubmit: (e) => {
       e.preventDefault();
@@ -255,6 +255,7 @@ function renderForm(root, exam, previous) {
             answers: list.map((q) => ({ pair_id: q.pair_id, food_id: answers.get(q.pair_id) })),
           });
           const result = await get(`/exams/${exam.code}/attempt`);
+          exam.participant_count = outcome.participant_count;
           renderResult(root, exam, result, outcome, () => renderForm(root, exam, result));
           announce(t('quiz.score_announce', { score: outcome.score, total: outcome.total }));
         } catch (err) {
