@@ -190,8 +190,9 @@ impl From<JsonRejection> for AppError {
 }
 
 impl From<PathRejection> for AppError {
-    fn from(rejection: PathRejection) -> Self {
-        AppError::BadRequest(format!("invalid path: {}", rejection.body_text()))
+    fn from(_: PathRejection) -> Self {
+        // A path whose id does not parse names nothing that could exist.
+        AppError::NotFound("resource")
     }
 }
 

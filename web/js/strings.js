@@ -368,7 +368,7 @@ export const en = {
 
   'book.lead': 'Keep choosing the food you would rather eat; the last one standing is today’s meal.',
   'book.size': 'How many foods?',
-  'book.size_option': 'Round of {size}',
+  'book.size_option': '{size} foods',
   'book.remaining': '{count} foods to draw from',
   'book.exclude': "Leave out foods I won't eat",
   'book.exclude_hint': '(optional)',

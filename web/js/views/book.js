@@ -38,7 +38,7 @@ export async function bookView(ctx) {
         const id = uid('size');
         return h('span', { class: 'chip-option' },
           h('input', { type: 'radio', name: 'size', id, value: String(size), checked: size === chosenSize, onchange: () => { chosenSize = size; } }),
-          h('label', { for: id }, size === 2 ? t('round.final') : t('book.size_option', { size })));
+          h('label', { for: id }, t('book.size_option', { size })));
       }),
     );
     remainingText.textContent = t('book.remaining', { count: fmtNumber(remaining) });

@@ -341,7 +341,7 @@ export async function scoreboardView(ctx) {
   const rows = board.participants.map((p) => {
     const mine = state.user && p.username.toLowerCase() === state.user.username.toLowerCase();
     const name = isAuthor
-      ? h('a', { href: `/quiz/${code}/attempts/${encodeURIComponent(p.username)}` }, p.username)
+      ? h('a', { href: `/quiz/${code}/attempts/${encodeURIComponent(p.username).replace(/\./g, '%2E')}` }, p.username)
       : p.username;
     return h('tr', { class: mine ? 'highlight' : null },
       h('td', null, String(p.rank)),
