@@ -17,6 +17,9 @@ pub async fn serve_app(method: Method, uri: Uri) -> Response {
         return AppError::MethodNotAllowed("the web app only answers GET".to_owned()).into_response();
     }
     let path = uri.path().trim_start_matches('/');
+    if path == "api" || path.starts_with("api/") || path.starts_with("media/") {
+        return AppError::NotFound("route").into_response();
+    }
     if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {
         return file_response(path, file, "public, max-age=300");
     }

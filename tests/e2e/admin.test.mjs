@@ -2,7 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, launch, phone, openPage, screenshot, apiCall, makePng, logInUI, assertNoErrors } from './lib.mjs';
+import { ADMIN, launch, phone, openPage, screenshot, apiCall, makePng, logInUI, assertNoErrors, waitOrAlert } from './lib.mjs';
 
 let browser;
 before(async () => {
@@ -13,7 +13,7 @@ after(async () => {
 });
 
 test('an admin uploads a photo, sees its preview, and saves a new food', { timeout: 120000 }, async () => {
-  assert.ok(ADMIN.password, 'IPMAT_ADMIN_PASSWORD must be set (run.sh creates the admin)');
+  assert.ok(ADMIN.password, 'E2E_ADMIN_PASSWORD must be set (run.sh creates the admin)');
   const context = await phone(browser);
   const page = await openPage(context);
   await logInUI(page, ADMIN.username, ADMIN.password, '/admin');
@@ -30,7 +30,7 @@ test('an admin uploads a photo, sees its preview, and saves a new food', { timeo
   const png = makePng(120, 100);
   await page.getByTestId('food-image-file').setInputFiles({ name: 'plate.png', mimeType: 'image/png', buffer: png });
   const preview = page.getByTestId('food-image-preview');
-  await preview.waitFor({ state: 'visible' });
+  await waitOrAlert(page, { locator: page.locator('[data-testid="food-image-preview"]:not([hidden])') });
   await page.waitForFunction(() => {
     const img = document.querySelector('[data-testid="food-image-preview"]');
     return img && img.complete && img.naturalWidth > 0;
@@ -43,7 +43,7 @@ test('an admin uploads a photo, sees its preview, and saves a new food', { timeo
   await screenshot(page, 'admin');
 
   await page.getByTestId('save-food').click();
-  await page.getByTestId('food-list').locator('li', { hasText: name }).waitFor();
+  await waitOrAlert(page, { locator: page.getByTestId('food-list').locator('li', { hasText: name }) });
 
   // The stored food has the uploaded image, and the image is served.
   const found = await apiCall('GET', `/foods?q=${encodeURIComponent(name)}`);

@@ -7,13 +7,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
-export const BASE = (process.env.IPMAT_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
+export const BASE = (process.env.E2E_URL || 'http://127.0.0.1:8000').replace(/\/$/, '');
 export const ADMIN = {
-  username: process.env.IPMAT_ADMIN_USER || 'admin',
-  password: process.env.IPMAT_ADMIN_PASSWORD || '',
+  username: process.env.E2E_ADMIN_USER || 'admin',
+  password: process.env.E2E_ADMIN_PASSWORD || '',
 };
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const SCREENSHOTS = process.env.IPMAT_SCREENSHOTS || path.resolve(here, '../../docs/screenshots');
+export const SCREENSHOTS = process.env.E2E_SCREENSHOTS || path.resolve(here, '../../docs/screenshots');
 
 export async function launch() {
   return chromium.launch({
@@ -99,7 +99,7 @@ export async function apiCall(method, apiPath, { body, token } = {}) {
 
 /** Logs the admin in through the API and returns a bearer token. */
 export async function adminToken() {
-  assert.ok(ADMIN.password, 'IPMAT_ADMIN_PASSWORD must be set (run.sh creates the admin)');
+  assert.ok(ADMIN.password, 'E2E_ADMIN_PASSWORD must be set (run.sh creates the admin)');
   const { status, body } = await apiCall('POST', '/auth/login', { body: ADMIN });
   assert.equal(status, 200, `admin login failed: ${JSON.stringify(body)}`);
   return body.token;
@@ -172,4 +172,18 @@ export function makePng(width = 120, height = 100) {
     chunk('IDAT', zlib.deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/**
+ * Waits for `locator` (or a URL glob/regex when `url` is given); if an error alert shows up
+ * first, fails with its text so that a server failure reads as one.
+ */
+export async function waitOrAlert(page, { locator = null, url = null, timeout = 15000 } = {}) {
+  const alert = page.locator('.alert-error').first();
+  const target = url ? page.waitForURL(url, { timeout }) : locator.waitFor({ timeout });
+  const failure = alert.waitFor({ timeout }).then(async () => {
+    throw new Error(`the app showed an error: ${(await alert.textContent()).trim()}`);
+  });
+  failure.catch(() => {});
+  await Promise.race([target, failure]);
 }

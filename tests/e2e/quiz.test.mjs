@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, phone, openPage, screenshot, apiCall, adminToken, uniqueName, signUpUI, assertNoErrors } from './lib.mjs';
+import { BASE, launch, phone, openPage, screenshot, apiCall, adminToken, uniqueName, signUpUI, assertNoErrors, waitOrAlert } from './lib.mjs';
 
 const QUESTIONS = 8;
 let browser;
@@ -66,7 +66,7 @@ test('an exam made by one user is taken by another through the share link', { ti
   await author.locator('fieldset.question').first().scrollIntoViewIfNeeded();
   await screenshot(author, 'quiz-create');
   await author.getByTestId('submit-exam').click();
-  await author.getByTestId('exam-created').waitFor();
+  await waitOrAlert(author, { locator: author.getByTestId('exam-created') });
   const code = (await author.getByTestId('exam-code').textContent()).trim();
   assert.match(code, /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/);
   const link = await author.getByTestId('share-link').inputValue();
@@ -107,7 +107,7 @@ test('an exam made by one user is taken by another through the share link', { ti
   }
   assert.equal(expected, 5);
   await taker.getByTestId('submit-attempt').click();
-  await taker.getByTestId('score').waitFor();
+  await waitOrAlert(taker, { locator: taker.getByTestId('score') });
   assert.equal(await taker.getByTestId('score').textContent(), `[${expected}/${QUESTIONS}]`);
   assert.equal(await taker.getByTestId('rank').textContent(), '1명 중 1등');
   const rows = taker.getByTestId('result-list').locator('li');

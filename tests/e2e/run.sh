@@ -18,6 +18,8 @@ if [[ -z "$bin" ]]; then
 fi
 [[ -n "$bin" && -x "$bin" ]] || { echo "run.sh: no ipmat binary; pass its path as \$1 or IPMAT_BIN" >&2; exit 2; }
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+# The server refuses unknown IPMAT_* variables: keep only the ones it knows from here on.
+unset IPMAT_BIN
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 [[ -x "$chromium" ]] || { echo "run.sh: Chromium not found at $chromium (apt-get install -y chromium)" >&2; exit 2; }
 command -v node >/dev/null || { echo "run.sh: node is required" >&2; exit 2; }
@@ -72,13 +74,13 @@ admin_password="e2e-admin-$(node -e 'console.log(require("crypto").randomBytes(9
 (cd "$root" && IPMAT_PASSWORD="$admin_password" "$bin" user create admin --admin) >"$tmp/user.log" 2>&1 \
   || { echo "run.sh: could not create the admin:" >&2; cat "$tmp/user.log" >&2; exit 1; }
 
-export IPMAT_URL="$url"
-export IPMAT_ADMIN_USER=admin
-export IPMAT_ADMIN_PASSWORD="$admin_password"
+export E2E_URL="$url"
+export E2E_ADMIN_USER=admin
+export E2E_ADMIN_PASSWORD="$admin_password"
 export CHROMIUM="$chromium"
 
 status=0
-node --test --test-concurrency=1 --test-reporter=spec ${IPMAT_E2E_ONLY:-*.test.mjs} || status=$?
+node --test --test-concurrency=1 --test-reporter=spec ${E2E_ONLY:-*.test.mjs} || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- server log (last 80 lines) ---" >&2
   tail -n 80 "$tmp/server.log" >&2

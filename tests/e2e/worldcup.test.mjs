@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, phone, openPage, screenshot, apiCall, assertNoErrors, imagesLoaded } from './lib.mjs';
+import { BASE, launch, phone, openPage, screenshot, apiCall, assertNoErrors, imagesLoaded, waitOrAlert } from './lib.mjs';
 
 let browser;
 before(async () => {
@@ -56,7 +56,7 @@ test('a 16-food world cup is played to its champion, with undo and resume', { ti
   await page.locator('.chip-option', { has: page.locator('input[name="size"][value="16"]') }).locator('label').click();
   assert.equal(await page.locator('input[name="size"][value="16"]').isChecked(), true);
   await page.getByTestId('start-worldcup').click();
-  await page.waitForURL(/\/worldcup\/[^/]+$/);
+  await waitOrAlert(page, { url: /\/worldcup\/[^/]+$/ });
   const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
   assert.equal(await page.evaluate(() => localStorage.getItem('ipmat.worldcup')), id, 'the cup id is remembered');
   assert.equal(await label(page), '16강 1/8');
