@@ -199,6 +199,11 @@ impl TestApp {
         TestApp::spawn_on(database, vars).await
     }
 
+    /// The test's temporary folder (holds the SQLite file and media).
+    pub fn database_dir(&self) -> PathBuf {
+        self.database.as_ref().expect("a running app has its database").dir.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
