@@ -48,7 +48,9 @@ struct SecurityAddon;
 
 impl utoipa::Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -98,9 +100,15 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", ApiDoc::openapi_for_docs()))
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .url("/docs/openapi.json", ApiDoc::openapi_for_docs()),
+        )
         .fallback(crate::web::serve_app)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::visitors::count_visitor))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::visitors::count_visitor,
+        ))
         .layer(middleware::from_fn(json_charset))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -128,7 +136,11 @@ async fn method_not_allowed() -> AppError {
 /// SPEC §2: JSON answers say their charset.
 async fn json_charset(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    if response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
+    if response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
@@ -149,7 +161,9 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let db = crate::db::connect(config.database_url.expose(), config.db_max_connections)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+            .map_err(|e| {
+                anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted())
+            })?;
         let applied = crate::db::migrate(&db).await?;
         if !applied.is_empty() {
             tracing::info!(?applied, "applied migrations");
@@ -169,20 +183,30 @@ impl App {
             visitors: Arc::new(VisitorTracker::default()),
         };
         let router = router(state.clone());
-        Ok(App { listener, router, state })
+        Ok(App {
+            listener,
+            router,
+            state,
+        })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to 20 s.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let serve = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             shutdown.await;

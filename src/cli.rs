@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "ipmat", version, about = "ipmat (입맛): food world cup and taste quiz server")]
+#[command(
+    name = "ipmat",
+    version,
+    about = "ipmat (입맛): food world cup and taste quiz server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -59,7 +63,10 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     init_tracing(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ipmat: cannot start the runtime: {e}");
@@ -71,7 +78,9 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
             Command::Import { path } => import(config, path).await,
-            Command::User { command: UserCommand::Create { name, admin } } => create_user(config, name, admin).await,
+            Command::User {
+                command: UserCommand::Create { name, admin },
+            } => create_user(config, name, admin).await,
             Command::Healthcheck { url } => healthcheck(&config, url).await,
         }
     });
@@ -87,9 +96,15 @@ pub fn run(cli: Cli) -> ExitCode {
 fn init_tracing(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
 }
@@ -112,7 +127,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn connect(config: &Config) -> anyhow::Result<crate::db::Db> {
     let db = crate::db::connect(config.database_url.expose(), 4)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+        .map_err(|e| {
+            anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted())
+        })?;
     crate::db::migrate(&db).await?;
     Ok(db)
 }
@@ -120,7 +137,9 @@ async fn connect(config: &Config) -> anyhow::Result<crate::db::Db> {
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let db = crate::db::connect(config.database_url.expose(), 2)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted()))?;
+        .map_err(|e| {
+            anyhow::anyhow!("cannot connect to {}: {e}", config.database_url.redacted())
+        })?;
     let applied = crate::db::migrate(&db).await?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -163,7 +182,10 @@ async fn create_user(config: Config, name: String, admin: bool) -> anyhow::Resul
     crate::accounts::create_user(&db, &name, &password, None, admin)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
-    println!("created {}{name}", if admin { "administrator " } else { "" });
+    println!(
+        "created {}{name}",
+        if admin { "administrator " } else { "" }
+    );
     Ok(())
 }
 

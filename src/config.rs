@@ -201,7 +201,10 @@ impl Config {
             Ok(iter) => {
                 for item in iter {
                     let (key, value) = item.map_err(|e| {
-                        bad(mode.dotenv_file(), format!("cannot read this dotenv file: {e}"))
+                        bad(
+                            mode.dotenv_file(),
+                            format!("cannot read this dotenv file: {e}"),
+                        )
                     })?;
                     vars.insert(key, value);
                 }
@@ -235,9 +238,12 @@ impl Config {
         let mode = parse_mode(get("IPMAT_MODE"))?;
         let bind = match get("IPMAT_BIND") {
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
-            Some(v) => v
-                .parse()
-                .map_err(|_| bad("IPMAT_BIND", format!("`{v}` is not an address like 0.0.0.0:8000")))?,
+            Some(v) => v.parse().map_err(|_| {
+                bad(
+                    "IPMAT_BIND",
+                    format!("`{v}` is not an address like 0.0.0.0:8000"),
+                )
+            })?,
         };
         let database_url = database_url(&get)?;
         let storage = parse_storage(get("IPMAT_STORAGE"), get("IPMAT_S3_BUCKETNAME"))?;
@@ -269,7 +275,12 @@ impl Config {
         let seed = match get("IPMAT_SEED").unwrap_or("auto") {
             "auto" => SeedMode::Auto,
             "off" => SeedMode::Off,
-            other => return Err(bad("IPMAT_SEED", format!("`{other}` is not `auto` or `off`"))),
+            other => {
+                return Err(bad(
+                    "IPMAT_SEED",
+                    format!("`{other}` is not `auto` or `off`"),
+                ));
+            }
         };
         let log_filter = get("IPMAT_LOG").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -291,12 +302,17 @@ impl Config {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    s.parse::<IpNet>()
-                        .map_err(|_| bad("IPMAT_TRUSTED_PROXIES", format!("`{s}` is not an IP or CIDR")))
+                    s.parse::<IpNet>().map_err(|_| {
+                        bad(
+                            "IPMAT_TRUSTED_PROXIES",
+                            format!("`{s}` is not an IP or CIDR"),
+                        )
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };
-        let worldcup_max_age_hours: u64 = parse_number(&get, "IPMAT_WORLDCUP_MAX_AGE_HOURS", 168, 1, 24 * 365)?;
+        let worldcup_max_age_hours: u64 =
+            parse_number(&get, "IPMAT_WORLDCUP_MAX_AGE_HOURS", 168, 1, 24 * 365)?;
         let db_max_connections: u64 = parse_number(&get, "IPMAT_DB_MAX_CONNECTIONS", 16, 1, 1000)?;
         Ok(Config {
             mode,
@@ -329,7 +345,9 @@ pub fn parse_mode(value: Option<&str>) -> Result<Mode, ConfigError> {
 }
 
 /// Replaces `X_FILE` variables by the trimmed content of the file they name, when `X` is unset.
-fn resolve_file_vars(vars: &HashMap<String, String>) -> Result<HashMap<String, String>, ConfigError> {
+fn resolve_file_vars(
+    vars: &HashMap<String, String>,
+) -> Result<HashMap<String, String>, ConfigError> {
     let mut out = vars.clone();
     for name in FILE_BACKED {
         let file_var = format!("{name}_FILE");
@@ -349,20 +367,31 @@ fn resolve_file_vars(vars: &HashMap<String, String>) -> Result<HashMap<String, S
 fn database_url<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<DatabaseUrl, ConfigError> {
     if let Some(url) = get("IPMAT_DATABASE_URL") {
         let scheme = url.split("://").next().unwrap_or_default();
-        if !url.contains("://") || !matches!(scheme, "sqlite" | "mysql" | "mariadb" | "postgres" | "postgresql") {
+        if !url.contains("://")
+            || !matches!(
+                scheme,
+                "sqlite" | "mysql" | "mariadb" | "postgres" | "postgresql"
+            )
+        {
             return Err(bad(
                 "IPMAT_DATABASE_URL",
                 "must start with sqlite://, mysql:// or postgres://",
             ));
         }
         if scheme != "sqlite" {
-            url::Url::parse(url).map_err(|e| bad("IPMAT_DATABASE_URL", format!("not a valid URL: {e}")))?;
+            url::Url::parse(url)
+                .map_err(|e| bad("IPMAT_DATABASE_URL", format!("not a valid URL: {e}")))?;
         }
         let url = url.replacen("mariadb://", "mysql://", 1);
         return Ok(DatabaseUrl::new(url));
     }
     let Some(host) = get("IPMAT_DB_HOST") else {
-        for var in ["IPMAT_DB_PORT", "IPMAT_DB_NAME", "IPMAT_DB_USER", "IPMAT_DB_PASSWORD"] {
+        for var in [
+            "IPMAT_DB_PORT",
+            "IPMAT_DB_NAME",
+            "IPMAT_DB_USER",
+            "IPMAT_DB_PASSWORD",
+        ] {
             if get(var).is_some() {
                 return Err(bad(var, "is set but IPMAT_DB_HOST is not"));
             }
@@ -375,21 +404,27 @@ fn database_url<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<DatabaseUr
             .parse()
             .map_err(|_| bad("IPMAT_DB_PORT", format!("`{v}` is not a port number")))?,
     };
-    let name = get("IPMAT_DB_NAME").ok_or_else(|| bad("IPMAT_DB_NAME", "required with IPMAT_DB_HOST"))?;
-    let user = get("IPMAT_DB_USER").ok_or_else(|| bad("IPMAT_DB_USER", "required with IPMAT_DB_HOST"))?;
+    let name =
+        get("IPMAT_DB_NAME").ok_or_else(|| bad("IPMAT_DB_NAME", "required with IPMAT_DB_HOST"))?;
+    let user =
+        get("IPMAT_DB_USER").ok_or_else(|| bad("IPMAT_DB_USER", "required with IPMAT_DB_HOST"))?;
     let mut url = url::Url::parse("mysql://localhost/").expect("a literal URL parses");
     url.set_host(Some(host))
         .map_err(|_| bad("IPMAT_DB_HOST", format!("`{host}` is not a host name")))?;
     url.set_port(Some(port)).expect("mysql URLs take a port");
     url.set_username(user).expect("mysql URLs take a user");
     if let Some(password) = get("IPMAT_DB_PASSWORD") {
-        url.set_password(Some(password)).expect("mysql URLs take a password");
+        url.set_password(Some(password))
+            .expect("mysql URLs take a password");
     }
     url.set_path(name);
     Ok(DatabaseUrl::new(url.to_string()))
 }
 
-fn parse_storage(storage: Option<&str>, bucket_alias: Option<&str>) -> Result<StorageConfig, ConfigError> {
+fn parse_storage(
+    storage: Option<&str>,
+    bucket_alias: Option<&str>,
+) -> Result<StorageConfig, ConfigError> {
     let value = match (storage, bucket_alias) {
         (Some(v), _) => v.to_owned(),
         (None, Some(bucket)) => format!("s3://{bucket}"),
@@ -408,14 +443,20 @@ fn parse_storage(storage: Option<&str>, bucket_alias: Option<&str>) -> Result<St
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
         if !valid_bucket {
-            return Err(bad("IPMAT_STORAGE", format!("`{bucket}` is not a valid S3 bucket name")));
+            return Err(bad(
+                "IPMAT_STORAGE",
+                format!("`{bucket}` is not a valid S3 bucket name"),
+            ));
         }
         return Ok(StorageConfig::S3 {
             bucket: bucket.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
         });
     }
-    Err(bad("IPMAT_STORAGE", "must be file://DIR or s3://BUCKET[/PREFIX]"))
+    Err(bad(
+        "IPMAT_STORAGE",
+        "must be file://DIR or s3://BUCKET[/PREFIX]",
+    ))
 }
 
 fn parse_http_url(var: &str, value: &str) -> Result<String, ConfigError> {
@@ -437,7 +478,10 @@ fn parse_number<'a>(
         None => Ok(default),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(bad(var, format!("`{v}` is not a whole number from {min} to {max}"))),
+            _ => Err(bad(
+                var,
+                format!("`{v}` is not a whole number from {min} to {max}"),
+            )),
         },
     }
 }
@@ -459,11 +503,15 @@ impl IpNet {
         };
         match (self.addr, ip) {
             (V4(net), V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (V6(net), V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -494,7 +542,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -517,7 +568,10 @@ mod tests {
             ("IPMAT_DB_PASSWORD", "p@ss/word"),
         ]))
         .unwrap();
-        assert_eq!(c.database_url.expose(), "mysql://app:p%40ss%2Fword@db.example.com:3306/ipmat");
+        assert_eq!(
+            c.database_url.expose(),
+            "mysql://app:p%40ss%2Fword@db.example.com:3306/ipmat"
+        );
         let shown = format!("{c:?}");
         assert!(!shown.contains("p%40ss"), "{shown}");
         assert!(shown.contains("***"));
@@ -555,7 +609,11 @@ mod tests {
         for (var, value) in cases {
             let mut v = vars(&[(var, value)]);
             if var == "IPMAT_DB_PORT" {
-                v.extend(vars(&[("IPMAT_DB_HOST", "h"), ("IPMAT_DB_NAME", "n"), ("IPMAT_DB_USER", "u")]));
+                v.extend(vars(&[
+                    ("IPMAT_DB_HOST", "h"),
+                    ("IPMAT_DB_NAME", "n"),
+                    ("IPMAT_DB_USER", "u"),
+                ]));
             }
             let err = Config::from_vars(&v).expect_err(var);
             assert_eq!(err.var, var, "{value}: {err}");
@@ -584,7 +642,10 @@ mod tests {
         let c = Config::from_vars(&vars(&[("IPMAT_S3_BUCKETNAME", "ipmat-upload")])).unwrap();
         assert_eq!(
             c.storage,
-            StorageConfig::S3 { bucket: "ipmat-upload".into(), prefix: String::new() }
+            StorageConfig::S3 {
+                bucket: "ipmat-upload".into(),
+                prefix: String::new()
+            }
         );
     }
 

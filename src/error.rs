@@ -76,21 +76,47 @@ impl AppError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use AppError::*;
         match self {
-            Validation(_) | BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Invalid request"),
+            Validation(_) | BadRequest(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Invalid request",
+            ),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
-            Unauthorized | BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Unauthorized | BadCredentials => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            }
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
-            PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests",
+            ),
+            PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            ),
             UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Unsupported media type",
             ),
-            MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
-            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
+            Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -103,8 +129,12 @@ impl AppError {
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect::<Vec<_>>()
                 .join("; "),
-            AppError::Internal(_) => "something went wrong on our side; it has been logged".to_owned(),
-            AppError::Unavailable(_) => "a service ipmat depends on is unavailable; try again shortly".to_owned(),
+            AppError::Internal(_) => {
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            AppError::Unavailable(_) => {
+                "a service ipmat depends on is unavailable; try again shortly".to_owned()
+            }
             AppError::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} seconds")
             }
@@ -133,7 +163,8 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let problem = self.problem();
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
@@ -182,8 +213,12 @@ impl From<JsonRejection> for AppError {
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::PayloadTooLarge("the request body is too large".to_owned())
             }
-            JsonRejection::JsonDataError(e) => AppError::BadRequest(format!("invalid body: {}", e.body_text())),
-            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("malformed JSON: {}", e.body_text())),
+            JsonRejection::JsonDataError(e) => {
+                AppError::BadRequest(format!("invalid body: {}", e.body_text()))
+            }
+            JsonRejection::JsonSyntaxError(e) => {
+                AppError::BadRequest(format!("malformed JSON: {}", e.body_text()))
+            }
             other => AppError::BadRequest(other.body_text()),
         }
     }

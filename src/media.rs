@@ -37,9 +37,9 @@ pub fn is_valid_key(key: &str) -> bool {
         && key.split('/').all(|segment| {
             !segment.is_empty()
                 && !segment.starts_with('.')
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+                && segment.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
         })
 }
 
@@ -59,13 +59,15 @@ impl Storage {
     pub async fn from_config(config: &Config) -> anyhow::Result<Storage> {
         let backend = match &config.storage {
             StorageConfig::File(dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("IPMAT_STORAGE: cannot create {}: {e}", dir.display()))?;
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    anyhow::anyhow!("IPMAT_STORAGE: cannot create {}: {e}", dir.display())
+                })?;
                 Backend::Local(dir.clone())
             }
             StorageConfig::S3 { .. } => {
-                anyhow::bail!("IPMAT_STORAGE: S3 storage is not available in this build yet; use file://DIR")
+                anyhow::bail!(
+                    "IPMAT_STORAGE: S3 storage is not available in this build yet; use file://DIR"
+                )
             }
         };
         Ok(Storage {
@@ -86,7 +88,9 @@ impl Storage {
 
     /// Stores bytes under a key (atomically: readers never see half a file).
     pub async fn put(&self, key: &str, bytes: Bytes) -> anyhow::Result<()> {
-        let path = self.path(key).ok_or_else(|| anyhow::anyhow!("invalid storage key {key:?}"))?;
+        let path = self
+            .path(key)
+            .ok_or_else(|| anyhow::anyhow!("invalid storage key {key:?}"))?;
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -98,7 +102,9 @@ impl Storage {
 
     /// The bytes under a key, if any.
     pub async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
-        let Some(path) = self.path(key) else { return Ok(None) };
+        let Some(path) = self.path(key) else {
+            return Ok(None);
+        };
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -108,13 +114,17 @@ impl Storage {
 
     /// Whether something is stored under a key.
     pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        let Some(path) = self.path(key) else { return Ok(false) };
+        let Some(path) = self.path(key) else {
+            return Ok(false);
+        };
         Ok(tokio::fs::try_exists(&path).await?)
     }
 
     /// Removes a key (no error when it is absent).
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        let Some(path) = self.path(key) else { return Ok(()) };
+        let Some(path) = self.path(key) else {
+            return Ok(());
+        };
         match tokio::fs::remove_file(&path).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
@@ -148,14 +158,27 @@ async fn get_media(
         return Err(AppError::NotFound("image"));
     }
     let tag = etag(&key);
-    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    let cache = (
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    if matches && state.storage.exists(&key).await.map_err(AppError::Unavailable)? {
+    if matches
+        && state
+            .storage
+            .exists(&key)
+            .await
+            .map_err(AppError::Unavailable)?
+    {
         let etag_value = HeaderValue::from_str(&tag).map_err(anyhow::Error::from)?;
-        return Ok((StatusCode::NOT_MODIFIED, [cache, (header::ETAG, etag_value)]).into_response());
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [cache, (header::ETAG, etag_value)],
+        )
+            .into_response());
     }
     let bytes = state
         .storage
@@ -166,10 +189,16 @@ async fn get_media(
     let etag_value = HeaderValue::from_str(&tag).map_err(anyhow::Error::from)?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type(&key))),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&key)),
+            ),
             cache,
             (header::ETAG, etag_value),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         bytes,
     )
@@ -182,7 +211,18 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_storage() {
-        for bad in ["", "../etc/passwd", "a/../b", ".hidden", "a//b", "/abs", "A.jpg", "a\\b", "a b", "é.jpg"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a/../b",
+            ".hidden",
+            "a//b",
+            "/abs",
+            "A.jpg",
+            "a\\b",
+            "a b",
+            "é.jpg",
+        ] {
             assert!(!is_valid_key(bad), "{bad:?}");
         }
         for good in ["seed/kimchi-jjigae-0a1b.jpg", "img/2f/abc.webp", "x.png"] {

@@ -46,7 +46,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if !storage_ok {
         parts.push("storage");
     }
-    AppError::Unavailable(anyhow::anyhow!("not ready: {} unavailable", parts.join(" and "))).into_response()
+    AppError::Unavailable(anyhow::anyhow!(
+        "not ready: {} unavailable",
+        parts.join(" and ")
+    ))
+    .into_response()
 }
 
 /// What the web app needs to know about this server.
@@ -72,7 +76,9 @@ pub async fn http_get_status(url: &str, timeout: Duration) -> anyhow::Result<u16
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let parsed = url::Url::parse(url)?;
     anyhow::ensure!(parsed.scheme() == "http", "only http:// URLs are supported");
-    let host = parsed.host_str().ok_or_else(|| anyhow::anyhow!("{url} has no host"))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| anyhow::anyhow!("{url} has no host"))?;
     let port = parsed.port_or_known_default().unwrap_or(80);
     let path = match parsed.query() {
         Some(q) => format!("{}?{q}", parsed.path()),
@@ -80,9 +86,11 @@ pub async fn http_get_status(url: &str, timeout: Duration) -> anyhow::Result<u16
     };
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: ipmat-healthcheck\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: ipmat-healthcheck\r\n\r\n"
+        );
         stream.write_all(request.as_bytes()).await?;
-        let mut head = vec![0u8; 64];
+        let mut head = [0u8; 64];
         let mut read = 0;
         while read < 12 {
             let n = stream.read(&mut head[read..]).await?;

@@ -105,7 +105,9 @@ impl Source {
             bail!("{relative}: paths must stay inside the catalog folder");
         }
         match self {
-            Source::Dir(dir) => std::fs::read(dir.join(relative)).with_context(|| format!("reading {relative}")),
+            Source::Dir(dir) => {
+                std::fs::read(dir.join(relative)).with_context(|| format!("reading {relative}"))
+            }
             Source::Bundled => Bundled::get(relative)
                 .map(|f| f.data.into_owned())
                 .with_context(|| format!("{relative} is not in the bundled catalog")),
@@ -115,7 +117,8 @@ impl Source {
     /// Reads and parses `catalog.json`.
     pub fn catalog(&self) -> anyhow::Result<Catalog> {
         let bytes = self.read("catalog.json")?;
-        let catalog: Catalog = serde_json::from_slice(&bytes).context("catalog.json is not a valid catalog")?;
+        let catalog: Catalog =
+            serde_json::from_slice(&bytes).context("catalog.json is not a valid catalog")?;
         if catalog.format != "ipmat-catalog" || catalog.version != 1 {
             bail!("catalog.json: expected format \"ipmat-catalog\" version 1");
         }
@@ -141,22 +144,33 @@ impl Progress {
                     .progress_chars("=> "),
             );
             bar.set_message(what.to_owned());
-            Progress { bar: Some(bar), quiet: false }
+            Progress {
+                bar: Some(bar),
+                quiet: false,
+            }
         } else {
             eprintln!("{what}: {total} items");
-            Progress { bar: None, quiet: false }
+            Progress {
+                bar: None,
+                quiet: false,
+            }
         }
     }
 
     /// No output (the server's own seeding logs a summary instead).
     pub fn quiet() -> Progress {
-        Progress { bar: None, quiet: true }
+        Progress {
+            bar: None,
+            quiet: true,
+        }
     }
 
     fn step(&self, label: &str, done: u64, total: u64) {
         match &self.bar {
             Some(bar) => bar.set_position(done),
-            None if !self.quiet && (done == total || done % 25 == 0) => eprintln!("{label}: {done}/{total}"),
+            None if !self.quiet && (done == total || done.is_multiple_of(25)) => {
+                eprintln!("{label}: {done}/{total}")
+            }
             None => {}
         }
     }
@@ -174,7 +188,11 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
     let mut checks = Checks::default();
     let mut category_names = std::collections::HashSet::new();
     for c in &catalog.categories {
-        checks.name(&format!("category {}", c.name), &c.name, limits::CATEGORY_NAME);
+        checks.name(
+            &format!("category {}", c.name),
+            &c.name,
+            limits::CATEGORY_NAME,
+        );
         if !category_names.insert(c.name.trim()) {
             problems.push(format!("category {} is listed twice", c.name));
         }
@@ -183,7 +201,11 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
     for f in &catalog.foods {
         let at = format!("food {}", f.name);
         checks.name(&at, &f.name, limits::FOOD_NAME);
-        checks.line(&format!("{at}: description"), &f.description, limits::DESCRIPTION);
+        checks.line(
+            &format!("{at}: description"),
+            &f.description,
+            limits::DESCRIPTION,
+        );
         checks.text(&format!("{at}: details"), &f.details, limits::DETAILS);
         checks.line(&format!("{at}: credit"), &f.credit, limits::CREDIT);
         if let Some(c) = &f.alt_credit {
@@ -220,9 +242,18 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
             problems.push(format!("pair {l} / {r} is listed twice"));
         }
     }
-    problems.extend(checks.0.into_iter().map(|e| format!("{}: {}", e.field, e.message)));
+    problems.extend(
+        checks
+            .0
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message)),
+    );
     if !problems.is_empty() {
-        bail!("the catalog has {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+        bail!(
+            "the catalog has {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        );
     }
     Ok(())
 }
@@ -230,7 +261,9 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
 /// The storage key of an image file: content-addressed, so changed bytes get a new key.
 pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
     let file = relative.rsplit('/').next().unwrap_or(relative);
-    let (stem, ext) = file.rsplit_once('.').context("image files need an extension")?;
+    let (stem, ext) = file
+        .rsplit_once('.')
+        .context("image files need an extension")?;
     let ext = ext.to_ascii_lowercase();
     if !matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp" | "gif") {
         bail!("{relative}: images must be .jpg, .png, .webp or .gif");
@@ -238,7 +271,13 @@ pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
     let stem: String = stem
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(60)
         .collect();
     let hash = hex::encode(&Sha256::digest(bytes)[..8]);
@@ -246,7 +285,12 @@ pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
 }
 
 /// Imports a catalog: creates what is missing and updates what differs, matching by name.
-pub async fn import(db: &Db, storage: &Storage, source: &Source, progress: &Progress) -> anyhow::Result<ImportReport> {
+pub async fn import(
+    db: &Db,
+    storage: &Storage,
+    source: &Source,
+    progress: &Progress,
+) -> anyhow::Result<ImportReport> {
     let catalog = source.catalog()?;
     validate(&catalog)?;
     let mut report = ImportReport::default();
@@ -279,7 +323,9 @@ pub async fn import(db: &Db, storage: &Storage, source: &Source, progress: &Prog
     let backend = txn.get_database_backend();
     for c in &catalog.categories {
         let sql = insert_ignore_sql(backend, "INTO categories (name) VALUES (?)");
-        report.categories_created += exec(&txn, &sql, vals![c.name.trim()]).await?.rows_affected() as usize;
+        report.categories_created += exec(&txn, &sql, vals![c.name.trim()])
+            .await?
+            .rows_affected() as usize;
     }
 
     let existing = existing_foods(&txn).await?;
@@ -298,7 +344,8 @@ pub async fn import(db: &Db, storage: &Storage, source: &Source, progress: &Prog
             alt_image_key,
             alt_credit: f.alt_credit.as_deref().map(|c| c.trim().to_owned()),
         };
-        let mut categories: Vec<String> = f.categories.iter().map(|c| c.trim().to_owned()).collect();
+        let mut categories: Vec<String> =
+            f.categories.iter().map(|c| c.trim().to_owned()).collect();
         categories.sort();
         categories.dedup();
         let category_ids = queries::category_ids(&txn, &categories)
@@ -370,9 +417,13 @@ pub async fn import(db: &Db, storage: &Storage, source: &Source, progress: &Prog
                     priority: i64,
                     cover_key: Option<String>,
                 }
-                let row = crate::db::fetch_optional::<Row>(&txn, "SELECT priority, cover_key FROM books WHERE id = ?", vals![id])
-                    .await?
-                    .context("book vanished during import")?;
+                let row = crate::db::fetch_optional::<Row>(
+                    &txn,
+                    "SELECT priority, cover_key FROM books WHERE id = ?",
+                    vals![id],
+                )
+                .await?
+                .context("book vanished during import")?;
                 let current = book_members(&txn, id).await?;
                 if row.priority != b.priority || row.cover_key != cover_key || current != members {
                     exec(
@@ -429,13 +480,28 @@ struct ExistingFood {
 
 impl ExistingFood {
     fn same_as(&self, other: &ExistingFood) -> bool {
-        (&self.description, &self.details, &self.image_key, &self.credit, &self.alt_image_key, &self.alt_credit)
-            == (&other.description, &other.details, &other.image_key, &other.credit, &other.alt_image_key, &other.alt_credit)
+        (
+            &self.description,
+            &self.details,
+            &self.image_key,
+            &self.credit,
+            &self.alt_image_key,
+            &self.alt_credit,
+        ) == (
+            &other.description,
+            &other.details,
+            &other.image_key,
+            &other.credit,
+            &other.alt_image_key,
+            &other.alt_credit,
+        )
     }
 }
 
 /// Every food by name with its sorted category names (two queries).
-async fn existing_foods(c: &impl ConnectionTrait) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
+async fn existing_foods(
+    c: &impl ConnectionTrait,
+) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
     let foods = fetch_all::<ExistingFood>(
         c,
         "SELECT id, name, description, details, image_key, credit, alt_image_key, alt_credit FROM foods",
@@ -471,17 +537,25 @@ async fn book_members(c: &impl ConnectionTrait, book_id: i64) -> anyhow::Result<
     struct Row {
         food_id: i64,
     }
-    Ok(fetch_all::<Row>(c, "SELECT food_id FROM book_foods WHERE book_id = ? ORDER BY food_id", vals![book_id])
-        .await?
-        .into_iter()
-        .map(|r| r.food_id)
-        .collect())
+    Ok(fetch_all::<Row>(
+        c,
+        "SELECT food_id FROM book_foods WHERE book_id = ? ORDER BY food_id",
+        vals![book_id],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.food_id)
+    .collect())
 }
 
 /// Loads the bundled catalog when the database has no foods and no books.
 pub async fn seed_if_empty(db: &Db, storage: &Storage) -> anyhow::Result<()> {
-    let foods = fetch_i64(db, "SELECT COUNT(*) FROM foods", vec![]).await?.unwrap_or(0);
-    let books = fetch_i64(db, "SELECT COUNT(*) FROM books", vec![]).await?.unwrap_or(0);
+    let foods = fetch_i64(db, "SELECT COUNT(*) FROM foods", vec![])
+        .await?
+        .unwrap_or(0);
+    let books = fetch_i64(db, "SELECT COUNT(*) FROM books", vec![])
+        .await?
+        .unwrap_or(0);
     if foods > 0 || books > 0 {
         return Ok(());
     }
@@ -511,7 +585,12 @@ mod tests {
         assert!(catalog.foods.len() >= 100, "{} foods", catalog.foods.len());
         assert!(catalog.categories.len() >= 6);
         assert!(catalog.books.len() >= 8);
-        assert!(catalog.books.iter().all(|b| (16..=64).contains(&b.foods.len())));
+        assert!(
+            catalog
+                .books
+                .iter()
+                .all(|b| (16..=64).contains(&b.foods.len()))
+        );
         assert!(catalog.pairs.len() >= 60);
         for f in &catalog.foods {
             let image = f.image.as_ref().expect("every bundled food has an image");
@@ -535,7 +614,12 @@ mod tests {
                 alt_image: None,
                 alt_credit: None,
             }],
-            books: vec![BookEntry { name: "b".into(), priority: 0, cover: None, foods: vec!["우동".into()] }],
+            books: vec![BookEntry {
+                name: "b".into(),
+                priority: 0,
+                cover: None,
+                foods: vec!["우동".into()],
+            }],
             pairs: vec![("라면".into(), "라면".into())],
         };
         let message = validate(&catalog).unwrap_err().to_string();

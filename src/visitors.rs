@@ -66,21 +66,36 @@ async fn persist(db: &Db, day: &str, identity: &str) -> Result<(), sea_orm::DbEr
         salt: String,
     }
     let fresh = crate::accounts::auth::new_token();
-    let insert = insert_ignore_sql(db.get_database_backend(), "INTO visitor_salts (day, salt) VALUES (?, ?)");
+    let insert = insert_ignore_sql(
+        db.get_database_backend(),
+        "INTO visitor_salts (day, salt) VALUES (?, ?)",
+    );
     exec(db, &insert, vals![day, fresh]).await?;
-    let Some(Salt { salt }) = fetch_optional::<Salt>(db, "SELECT salt FROM visitor_salts WHERE day = ?", vals![day]).await?
+    let Some(Salt { salt }) = fetch_optional::<Salt>(
+        db,
+        "SELECT salt FROM visitor_salts WHERE day = ?",
+        vals![day],
+    )
+    .await?
     else {
         return Ok(());
     };
     let hash = hex::encode(Sha256::digest(format!("{salt}:{identity}").as_bytes()));
-    let insert = insert_ignore_sql(db.get_database_backend(), "INTO visitors (day, visitor_hash) VALUES (?, ?)");
+    let insert = insert_ignore_sql(
+        db.get_database_backend(),
+        "INTO visitors (day, visitor_hash) VALUES (?, ?)",
+    );
     exec(db, &insert, vals![day, hash]).await?;
     Ok(())
 }
 
 /// Counts anonymous visitors (requests without credentials) to the API and the app's pages.
 /// Signed-in users are counted when their session is checked.
-pub async fn count_visitor(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count_visitor(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let counts = path.starts_with("/api/") || !(path.contains('.') || is_operational(path));
     if counts {
@@ -100,11 +115,17 @@ pub async fn count_visitor(State(state): State<AppState>, request: Request, next
 }
 
 fn is_operational(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/media/") || path.starts_with("/docs")
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || path.starts_with("/media/")
+        || path.starts_with("/docs")
 }
 
 /// Distinct visitors per day from `from` to `to` inclusive; days without visitors count 0.
-pub async fn count_days(db: &Db, from: time::Date, to: time::Date) -> Result<Vec<DayVisitors>, sea_orm::DbErr> {
+pub async fn count_days(
+    db: &Db,
+    from: time::Date,
+    to: time::Date,
+) -> Result<Vec<DayVisitors>, sea_orm::DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
         day: String,
@@ -116,12 +137,16 @@ pub async fn count_days(db: &Db, from: time::Date, to: time::Date) -> Result<Vec
         vals![date_string(from), date_string(to)],
     )
     .await?;
-    let counts: std::collections::HashMap<String, i64> = rows.into_iter().map(|r| (r.day, r.visitors)).collect();
+    let counts: std::collections::HashMap<String, i64> =
+        rows.into_iter().map(|r| (r.day, r.visitors)).collect();
     let mut out = Vec::new();
     let mut d = from;
     while d <= to {
         let date = date_string(d);
-        out.push(DayVisitors { visitors: counts.get(&date).copied().unwrap_or(0), date });
+        out.push(DayVisitors {
+            visitors: counts.get(&date).copied().unwrap_or(0),
+            date,
+        });
         match d.next_day() {
             Some(next) => d = next,
             None => break,

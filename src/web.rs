@@ -14,7 +14,8 @@ struct Assets;
 /// Serves a file of the app, or `index.html` for an app path.
 pub async fn serve_app(method: Method, uri: Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return AppError::MethodNotAllowed("the web app only answers GET".to_owned()).into_response();
+        return AppError::MethodNotAllowed("the web app only answers GET".to_owned())
+            .into_response();
     }
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") || path.starts_with("media/") {
@@ -30,14 +31,21 @@ pub async fn serve_app(method: Method, uri: Uri) -> Response {
     }
     match Assets::get("index.html") {
         Some(file) => file_response("index.html", file, "no-cache"),
-        None => (StatusCode::NOT_FOUND, "the web app is not built into this binary").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "the web app is not built into this binary",
+        )
+            .into_response(),
     }
 }
 
 fn file_response(path: &str, file: rust_embed::EmbeddedFile, cache: &'static str) -> Response {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let mut content_type = mime.essence_str().to_owned();
-    if content_type.starts_with("text/") || content_type == "application/javascript" || content_type.ends_with("json") {
+    if content_type.starts_with("text/")
+        || content_type == "application/javascript"
+        || content_type.ends_with("json")
+    {
         content_type.push_str("; charset=utf-8");
     }
     if path.ends_with(".webmanifest") {
@@ -53,6 +61,9 @@ fn file_response(path: &str, file: rust_embed::EmbeddedFile, cache: &'static str
         headers.insert(header::ETAG, v);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

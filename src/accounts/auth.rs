@@ -1,7 +1,9 @@
 //! Passwords, session tokens and the extractors that authenticate a request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -39,8 +41,11 @@ pub async fn verify_password(password: String, stored: Option<String>) -> anyhow
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
-        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed =
+            PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(ok && known)
     })
     .await?
@@ -95,9 +100,15 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
 
 /// The token a request carries: `Authorization: Bearer …`, else the session cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
     }
     parts
         .headers
@@ -137,10 +148,17 @@ impl AuthUser {
             vals![hash.clone()],
         )
         .await?;
-        let Some(mut user) = user else { return Ok(None) };
+        let Some(mut user) = user else {
+            return Ok(None);
+        };
         let now = now_ms();
         if now - user.last_seen_at > IDLE_EXPIRY_MS {
-            exec(&state.db, "DELETE FROM sessions WHERE token_hash = ?", vals![hash]).await?;
+            exec(
+                &state.db,
+                "DELETE FROM sessions WHERE token_hash = ?",
+                vals![hash],
+            )
+            .await?;
             return Ok(None);
         }
         if now - user.last_seen_at > TOUCH_EVERY_MS {
@@ -165,7 +183,9 @@ impl FromRequestParts<AppState> for AuthUser {
             return Ok(user.clone());
         }
         let token = request_token(parts).ok_or(AppError::Unauthorized)?;
-        let user = AuthUser::from_token(state, &token).await?.ok_or(AppError::Unauthorized)?;
+        let user = AuthUser::from_token(state, &token)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
         parts.extensions.insert(user.clone());
         Ok(user)
     }
@@ -220,9 +240,21 @@ mod tests {
     async fn passwords_verify_only_against_their_hash() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await.unwrap());
-        assert!(!verify_password("not a real password".into(), None).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("not a real password".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

@@ -83,8 +83,14 @@ pub fn validate_username(username: &str) -> Result<(), FieldError> {
     if !(3..=15).contains(&n) {
         return Err(FieldError::new("username", "must be 3 to 15 characters"));
     }
-    if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-        return Err(FieldError::new("username", "may only use letters, digits, _ . and -"));
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(FieldError::new(
+            "username",
+            "may only use letters, digits, _ . and -",
+        ));
     }
     Ok(())
 }
@@ -104,7 +110,10 @@ pub fn validate_birth_date(value: &str, today: time::Date) -> Result<(), FieldEr
     let date = time::Date::parse(value, &format)
         .map_err(|_| FieldError::new("birth_date", "must be a date like 2000-01-31"))?;
     if date.year() < 1900 || date > today {
-        return Err(FieldError::new("birth_date", "must be between 1900-01-01 and today"));
+        return Err(FieldError::new(
+            "birth_date",
+            "must be between 1900-01-01 and today",
+        ));
     }
     Ok(())
 }
@@ -143,9 +152,24 @@ pub async fn create_user(
     })
 }
 
-fn session_response(state: &AppState, user: &AuthUser, token: String, status: StatusCode) -> Response {
-    let cookie = auth::session_cookie(Some(&token), state.config.mode == crate::config::Mode::Production);
-    let mut response = (status, Json(SessionResponse { user: User::from(user), token })).into_response();
+fn session_response(
+    state: &AppState,
+    user: &AuthUser,
+    token: String,
+    status: StatusCode,
+) -> Response {
+    let cookie = auth::session_cookie(
+        Some(&token),
+        state.config.mode == crate::config::Mode::Production,
+    );
+    let mut response = (
+        status,
+        Json(SessionResponse {
+            user: User::from(user),
+            token,
+        }),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -165,8 +189,18 @@ async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
 /// Creates an account and signs it in.
 #[utoipa::path(post, path = "/auth/signup", tag = "members", request_body = SignupRequest,
     responses((status = 201, body = SessionResponse), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-async fn signup(State(state): State<AppState>, Json(body): Json<SignupRequest>) -> AppResult<Response> {
-    let id = create_user(&state.db, body.username.trim(), &body.password, body.birth_date.as_deref(), false).await?;
+async fn signup(
+    State(state): State<AppState>,
+    Json(body): Json<SignupRequest>,
+) -> AppResult<Response> {
+    let id = create_user(
+        &state.db,
+        body.username.trim(),
+        &body.password,
+        body.birth_date.as_deref(),
+        false,
+    )
+    .await?;
     let user = load_user(&state, id).await?;
     let token = auth::create_session(&state, id).await?;
     Ok(session_response(&state, &user, token, StatusCode::CREATED))
@@ -200,7 +234,8 @@ async fn login(
         None
     };
     let password = body.password.chars().take(128).collect::<String>();
-    let ok = auth::verify_password(password, found.as_ref().map(|c| c.password_hash.clone())).await?;
+    let ok =
+        auth::verify_password(password, found.as_ref().map(|c| c.password_hash.clone())).await?;
     match found.filter(|_| ok) {
         Some(credentials) => {
             throttle::succeeded(&state.db, &keys).await?;
@@ -219,7 +254,12 @@ async fn login(
 #[utoipa::path(post, path = "/auth/logout", tag = "members", responses((status = 204), (status = 401, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Response> {
-    exec(&state.db, "DELETE FROM sessions WHERE token_hash = ?", vals![user.token_hash]).await?;
+    exec(
+        &state.db,
+        "DELETE FROM sessions WHERE token_hash = ?",
+        vals![user.token_hash],
+    )
+    .await?;
     let cookie = auth::session_cookie(None, state.config.mode == crate::config::Mode::Production);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -258,29 +298,55 @@ async fn delete_me(State(state): State<AppState>, user: AuthUser) -> AppResult<R
 pub const OWNED_BY_USER: &[&str] = &[
     "DELETE FROM sessions WHERE user_id = ?",
     "DELETE FROM favorites WHERE user_id = ?",
+    "DELETE FROM attempt_answers WHERE attempt_id IN (SELECT a.id FROM exam_attempts a JOIN exams e ON e.id = a.exam_id WHERE e.author_id = ?)",
+    "DELETE FROM attempt_answers WHERE attempt_id IN (SELECT id FROM exam_attempts WHERE user_id = ?)",
+    "DELETE FROM exam_attempts WHERE exam_id IN (SELECT id FROM exams WHERE author_id = ?)",
+    "DELETE FROM exam_attempts WHERE user_id = ?",
+    "DELETE FROM exam_questions WHERE exam_id IN (SELECT id FROM exams WHERE author_id = ?)",
+    "DELETE FROM exams WHERE author_id = ?",
 ];
 
 /// The member's favourite books.
 #[utoipa::path(get, path = "/me/favorites", tag = "members", responses((status = 200, body = Vec<Book>), (status = 401, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
-async fn list_favorites(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<Vec<Book>>> {
+async fn list_favorites(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> AppResult<Json<Vec<Book>>> {
     #[derive(FromQueryResult)]
     struct Row {
         book_id: i64,
     }
-    let ids: Vec<i64> = fetch_all::<Row>(&state.db, "SELECT book_id FROM favorites WHERE user_id = ?", vals![user.id])
-        .await?
-        .into_iter()
-        .map(|r| r.book_id)
-        .collect();
-    Ok(Json(crate::catalog::queries::books_by_ids(&state.db, &state.storage, &ids).await?))
+    let ids: Vec<i64> = fetch_all::<Row>(
+        &state.db,
+        "SELECT book_id FROM favorites WHERE user_id = ?",
+        vals![user.id],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.book_id)
+    .collect();
+    Ok(Json(
+        crate::catalog::queries::books_by_ids(&state.db, &state.storage, &ids).await?,
+    ))
 }
 
 /// Marks a book as a favourite (idempotent).
 #[utoipa::path(put, path = "/me/favorites/{book_id}", tag = "members", responses((status = 204), (status = 404, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
-async fn add_favorite(State(state): State<AppState>, user: AuthUser, Path(book_id): Path<i64>) -> AppResult<StatusCode> {
-    if fetch_i64(&state.db, "SELECT id FROM books WHERE id = ?", vals![book_id]).await?.is_none() {
+async fn add_favorite(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(book_id): Path<i64>,
+) -> AppResult<StatusCode> {
+    if fetch_i64(
+        &state.db,
+        "SELECT id FROM books WHERE id = ?",
+        vals![book_id],
+    )
+    .await?
+    .is_none()
+    {
         return Err(AppError::NotFound("book"));
     }
     let sql = db::insert_ignore_sql(
@@ -296,8 +362,17 @@ async fn add_favorite(State(state): State<AppState>, user: AuthUser, Path(book_i
 /// Removes a favourite (idempotent).
 #[utoipa::path(delete, path = "/me/favorites/{book_id}", tag = "members", responses((status = 204)),
     security(("bearer" = []), ("cookie" = [])))]
-async fn remove_favorite(State(state): State<AppState>, user: AuthUser, Path(book_id): Path<i64>) -> AppResult<StatusCode> {
-    exec(&state.db, "DELETE FROM favorites WHERE user_id = ? AND book_id = ?", vals![user.id, book_id]).await?;
+async fn remove_favorite(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(book_id): Path<i64>,
+) -> AppResult<StatusCode> {
+    exec(
+        &state.db,
+        "DELETE FROM favorites WHERE user_id = ? AND book_id = ?",
+        vals![user.id, book_id],
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -329,7 +404,8 @@ async fn visitor_stats(
 ) -> AppResult<Json<Vec<DayVisitors>>> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let parse = |field: &str, v: &str| {
-        time::Date::parse(v, &format).map_err(|_| AppError::field(field, "must be a date like 2026-01-31"))
+        time::Date::parse(v, &format)
+            .map_err(|_| AppError::field(field, "must be a date like 2026-01-31"))
     };
     let to = match &query.to {
         Some(v) => parse("to", v)?,
@@ -340,7 +416,10 @@ async fn visitor_stats(
         None => to - time::Duration::days(30),
     };
     if from > to || (to - from).whole_days() > 366 {
-        return Err(AppError::field("from", "must be on or before `to`, at most 366 days earlier"));
+        return Err(AppError::field(
+            "from",
+            "must be on or before `to`, at most 366 days earlier",
+        ));
     }
     let days = crate::visitors::count_days(&state.db, from, to).await?;
     Ok(Json(days))

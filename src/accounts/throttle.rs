@@ -61,7 +61,11 @@ pub async fn check(db: &Db, keys: &Keys) -> AppResult<()> {
     let wait = rows
         .iter()
         .filter_map(|r| {
-            let limit = if r.throttle_key == keys.account { ACCOUNT_LIMIT } else { ADDRESS_LIMIT };
+            let limit = if r.throttle_key == keys.account {
+                ACCOUNT_LIMIT
+            } else {
+                ADDRESS_LIMIT
+            };
             retry_after(r.failures, r.window_start, limit, now)
         })
         .max();
@@ -95,13 +99,23 @@ pub async fn failed(db: &Db, keys: &Keys) -> AppResult<()> {
 
 /// A successful log-in clears the account's failures (not the address's).
 pub async fn succeeded(db: &Db, keys: &Keys) -> AppResult<()> {
-    exec(db, "DELETE FROM login_throttle WHERE throttle_key = ?", vals![keys.account.clone()]).await?;
+    exec(
+        db,
+        "DELETE FROM login_throttle WHERE throttle_key = ?",
+        vals![keys.account.clone()],
+    )
+    .await?;
     Ok(())
 }
 
 /// Drops rows whose window has long passed.
 pub async fn purge(db: &Db) -> AppResult<u64> {
-    let done = exec(db, "DELETE FROM login_throttle WHERE window_start < ?", vals![now_ms() - WINDOW_MS]).await?;
+    let done = exec(
+        db,
+        "DELETE FROM login_throttle WHERE window_start < ?",
+        vals![now_ms() - WINDOW_MS],
+    )
+    .await?;
     Ok(done.rows_affected())
 }
 

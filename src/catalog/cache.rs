@@ -49,7 +49,14 @@ impl ResponseCache {
         if entries.len() > 10_000 {
             entries.clear();
         }
-        entries.insert(key.to_owned(), Entry { at: Instant::now(), generation, body });
+        entries.insert(
+            key.to_owned(),
+            Entry {
+                at: Instant::now(),
+                generation,
+                body,
+            },
+        );
     }
 
     /// The current generation, to pass to [`ResponseCache::put`].

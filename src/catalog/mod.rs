@@ -36,7 +36,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A JSON answer from an already serialized body.
 pub fn json_bytes(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// Serves `key` from the response cache, computing it with `load` on a miss.
@@ -73,11 +77,22 @@ async fn create_category(
     let mut checks = Checks::default();
     let name = checks.name("name", &body.name, limits::CATEGORY_NAME);
     checks.finish()?;
-    let id = insert_returning_id(&state.db, "INSERT INTO categories (name) VALUES (?)", vals![name.clone()])
-        .await
-        .map_err(|e| conflict(e, "a category with this name already exists"))?;
+    let id = insert_returning_id(
+        &state.db,
+        "INSERT INTO categories (name) VALUES (?)",
+        vals![name.clone()],
+    )
+    .await
+    .map_err(|e| conflict(e, "a category with this name already exists"))?;
     state.cache.invalidate();
-    Ok((StatusCode::CREATED, Json(Category { id, name, food_count: 0 })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Category {
+            id,
+            name,
+            food_count: 0,
+        }),
+    ))
 }
 
 /// Deletes a category (its foods stay).
@@ -89,7 +104,12 @@ async fn delete_category(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     let txn = state.db.begin().await?;
-    exec(&txn, "DELETE FROM food_categories WHERE category_id = ?", vals![id]).await?;
+    exec(
+        &txn,
+        "DELETE FROM food_categories WHERE category_id = ?",
+        vals![id],
+    )
+    .await?;
     let deleted = exec(&txn, "DELETE FROM categories WHERE id = ?", vals![id]).await?;
     if deleted.rows_affected() == 0 {
         return Err(AppError::NotFound("category"));
@@ -126,7 +146,10 @@ async fn list_foods(
     }
     let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| AppError::field("cursor", "is not a cursor from this list"))?),
+        Some(cursor) => Some(
+            decode_cursor(cursor)
+                .ok_or_else(|| AppError::field("cursor", "is not a cursor from this list"))?,
+        ),
     };
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 50) {
@@ -136,11 +159,23 @@ async fn list_foods(
         None => None,
         Some(c) => match queries::category_id(&state.db, c).await? {
             Some(id) => Some(id),
-            None => return Ok(Json(FoodPage { items: vec![], next_cursor: None })),
+            None => {
+                return Ok(Json(FoodPage {
+                    items: vec![],
+                    next_cursor: None,
+                }));
+            }
         },
     };
     let like = q.map(like_pattern);
-    let mut rows = queries::food_page(&state.db, category_id, like.as_deref(), after.as_deref(), limit + 1).await?;
+    let mut rows = queries::food_page(
+        &state.db,
+        category_id,
+        like.as_deref(),
+        after.as_deref(),
+        limit + 1,
+    )
+    .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| encode_cursor(&r.name))
@@ -156,7 +191,9 @@ fn encode_cursor(name: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<String> {
-    hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok())
+    hex::decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
 }
 
 /// Query of `GET /foods/random`.
@@ -179,7 +216,11 @@ async fn random_food(
 ) -> AppResult<Json<Food>> {
     let category_id = match query.category.as_deref().filter(|c| !c.trim().is_empty()) {
         None => None,
-        Some(c) => Some(queries::category_id(&state.db, c).await?.ok_or(AppError::NotFound("category"))?),
+        Some(c) => Some(
+            queries::category_id(&state.db, c)
+                .await?
+                .ok_or(AppError::NotFound("category"))?,
+        ),
     };
     let (count_sql, pick_sql, values) = match category_id {
         None => (
@@ -194,7 +235,9 @@ async fn random_food(
         ),
     };
     for _ in 0..3 {
-        let count = fetch_i64(&state.db, count_sql, values.clone()).await?.unwrap_or(0);
+        let count = fetch_i64(&state.db, count_sql, values.clone())
+            .await?
+            .unwrap_or(0);
         if count == 0 {
             return Err(AppError::NotFound("food"));
         }
@@ -202,10 +245,10 @@ async fn random_food(
         let mut pick_values = values.clone();
         pick_values.push(offset.into());
         // A food deleted between the two queries leaves the offset past the end: draw again.
-        if let Some(id) = fetch_i64(&state.db, pick_sql, pick_values).await? {
-            if let Some(food) = queries::food(&state.db, &state.storage, id).await? {
-                return Ok(Json(food));
-            }
+        if let Some(id) = fetch_i64(&state.db, pick_sql, pick_values).await?
+            && let Some(food) = queries::food(&state.db, &state.storage, id).await?
+        {
+            return Ok(Json(food));
         }
     }
     Err(AppError::NotFound("food"))
@@ -214,7 +257,10 @@ async fn random_food(
 /// One food.
 #[utoipa::path(get, path = "/foods/{id}", tag = "catalog",
     responses((status = 200, body = Food), (status = 404, body = crate::error::Problem)))]
-async fn get_food(state: axum::extract::State<AppState>, Path(id): Path<i64>) -> AppResult<Json<Food>> {
+async fn get_food(
+    state: axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Food>> {
     queries::food(&state.db, &state.storage, id)
         .await?
         .map(Json)
@@ -235,17 +281,35 @@ async fn create_food(
     let description = checks.line("description", &body.description, limits::DESCRIPTION);
     let details = checks.text("details", &body.details, limits::DETAILS);
     let credit = checks.line("credit", &body.credit, limits::CREDIT);
-    let alt_credit = body.alt_credit.as_deref().map(|c| checks.line("alt_credit", c, limits::CREDIT));
-    let image_key = body.image_key.as_deref().map(|k| checks.image_key("image_key", k));
-    let alt_image_key = body.alt_image_key.as_deref().map(|k| checks.image_key("alt_image_key", k));
+    let alt_credit = body
+        .alt_credit
+        .as_deref()
+        .map(|c| checks.line("alt_credit", c, limits::CREDIT));
+    let image_key = body
+        .image_key
+        .as_deref()
+        .map(|k| checks.image_key("image_key", k));
+    let alt_image_key = body
+        .alt_image_key
+        .as_deref()
+        .map(|k| checks.image_key("alt_image_key", k));
     let categories = dedup_names(&mut checks, &body.categories);
     checks.finish()?;
-    check_images_exist(&state, &[("image_key", &image_key), ("alt_image_key", &alt_image_key)]).await?;
+    check_images_exist(
+        &state,
+        &[("image_key", &image_key), ("alt_image_key", &alt_image_key)],
+    )
+    .await?;
 
     let txn = state.db.begin().await?;
     let category_ids = queries::category_ids(&txn, &categories)
         .await?
-        .map_err(|missing| AppError::field("categories", format!("unknown categories: {}", missing.join(", "))))?;
+        .map_err(|missing| {
+            AppError::field(
+                "categories",
+                format!("unknown categories: {}", missing.join(", ")),
+            )
+        })?;
     let now = now_ms();
     let id = insert_returning_id(
         &txn,
@@ -258,7 +322,9 @@ async fn create_food(
     queries::set_food_categories(&txn, id, &category_ids).await?;
     txn.commit().await?;
     state.cache.invalidate();
-    let food = queries::food(&state.db, &state.storage, id).await?.ok_or(AppError::NotFound("food"))?;
+    let food = queries::food(&state.db, &state.storage, id)
+        .await?
+        .ok_or(AppError::NotFound("food"))?;
     Ok((StatusCode::CREATED, Json(food)))
 }
 
@@ -292,7 +358,11 @@ async fn update_food(
         sets.push("credit = ?");
     }
     if let Some(v) = &body.alt_credit {
-        values.push(v.as_deref().map(|c| checks.line("alt_credit", c, limits::CREDIT)).into());
+        values.push(
+            v.as_deref()
+                .map(|c| checks.line("alt_credit", c, limits::CREDIT))
+                .into(),
+        );
         sets.push("alt_credit = ?");
     }
     let mut new_keys = Vec::new();
@@ -308,7 +378,10 @@ async fn update_food(
         values.push(key.into());
         sets.push("alt_image_key = ?");
     }
-    let categories = body.categories.as_ref().map(|c| dedup_names(&mut checks, c));
+    let categories = body
+        .categories
+        .as_ref()
+        .map(|c| dedup_names(&mut checks, c));
     checks.finish()?;
     let key_checks: Vec<(&str, &Option<String>)> = new_keys.iter().map(|(f, k)| (*f, k)).collect();
     check_images_exist(&state, &key_checks).await?;
@@ -321,18 +394,29 @@ async fn update_food(
     sets.push("updated_at = ?");
     values.push(now_ms().into());
     values.push(id.into());
-    exec(&txn, &format!("UPDATE foods SET {} WHERE id = ?", sets.join(", ")), values)
-        .await
-        .map_err(|e| conflict(e, "a food with this name already exists"))?;
+    exec(
+        &txn,
+        &format!("UPDATE foods SET {} WHERE id = ?", sets.join(", ")),
+        values,
+    )
+    .await
+    .map_err(|e| conflict(e, "a food with this name already exists"))?;
     if let Some(categories) = categories {
         let ids = queries::category_ids(&txn, &categories)
             .await?
-            .map_err(|missing| AppError::field("categories", format!("unknown categories: {}", missing.join(", "))))?;
+            .map_err(|missing| {
+                AppError::field(
+                    "categories",
+                    format!("unknown categories: {}", missing.join(", ")),
+                )
+            })?;
         queries::set_food_categories(&txn, id, &ids).await?;
     }
     txn.commit().await?;
     state.cache.invalidate();
-    let food = queries::food(&state.db, &state.storage, id).await?.ok_or(AppError::NotFound("food"))?;
+    let food = queries::food(&state.db, &state.storage, id)
+        .await?
+        .ok_or(AppError::NotFound("food"))?;
     Ok(Json(food))
 }
 
@@ -355,13 +439,19 @@ async fn delete_food(
 /// All food books by priority, then id.
 #[utoipa::path(get, path = "/books", tag = "catalog", responses((status = 200, body = Vec<Book>)))]
 async fn list_books(state: axum::extract::State<AppState>) -> AppResult<Response> {
-    cached(&state, "books", async { Ok(Some(queries::books(&state.db, &state.storage).await?)) }).await
+    cached(&state, "books", async {
+        Ok(Some(queries::books(&state.db, &state.storage).await?))
+    })
+    .await
 }
 
 /// One food book with its foods by name.
 #[utoipa::path(get, path = "/books/{id}", tag = "catalog",
     responses((status = 200, body = BookDetail), (status = 404, body = crate::error::Problem)))]
-async fn get_book(state: axum::extract::State<AppState>, Path(id): Path<i64>) -> AppResult<Response> {
+async fn get_book(
+    state: axum::extract::State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     cached(&state, &format!("book:{id}"), book_detail(&state, id)).await
 }
 
@@ -384,7 +474,10 @@ async fn create_book(
 ) -> AppResult<(StatusCode, Response)> {
     let mut checks = Checks::default();
     let name = checks.name("name", &body.name, limits::BOOK_NAME);
-    let cover_key = body.cover_key.as_deref().map(|k| checks.image_key("cover_key", k));
+    let cover_key = body
+        .cover_key
+        .as_deref()
+        .map(|k| checks.image_key("cover_key", k));
     let food_ids = dedup_ids(&mut checks, &body.food_ids);
     checks.finish()?;
     check_images_exist(&state, &[("cover_key", &cover_key)]).await?;
@@ -406,7 +499,9 @@ async fn create_book(
 }
 
 async fn fresh_book(state: &AppState, id: i64) -> AppResult<Response> {
-    let detail = book_detail(state, id).await?.ok_or(AppError::NotFound("book"))?;
+    let detail = book_detail(state, id)
+        .await?
+        .ok_or(AppError::NotFound("book"))?;
     Ok(Json(detail).into_response())
 }
 
@@ -446,12 +541,19 @@ async fn update_book(
     values.push(now_ms().into());
     values.push(id.into());
     let txn = state.db.begin().await?;
-    if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id]).await?.is_none() {
+    if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id])
+        .await?
+        .is_none()
+    {
         return Err(AppError::NotFound("book"));
     }
-    exec(&txn, &format!("UPDATE books SET {} WHERE id = ?", sets.join(", ")), values)
-        .await
-        .map_err(|e| conflict(e, "a book with this name already exists"))?;
+    exec(
+        &txn,
+        &format!("UPDATE books SET {} WHERE id = ?", sets.join(", ")),
+        values,
+    )
+    .await
+    .map_err(|e| conflict(e, "a book with this name already exists"))?;
     txn.commit().await?;
     state.cache.invalidate();
     fresh_book(&state, id).await
@@ -487,12 +589,20 @@ async fn set_book_foods(
     let food_ids = dedup_ids(&mut checks, &body.food_ids);
     checks.finish()?;
     let txn = state.db.begin().await?;
-    if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id]).await?.is_none() {
+    if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id])
+        .await?
+        .is_none()
+    {
         return Err(AppError::NotFound("book"));
     }
     check_food_ids(&txn, &food_ids).await?;
     queries::set_book_foods(&txn, id, &food_ids).await?;
-    exec(&txn, "UPDATE books SET updated_at = ? WHERE id = ?", vals![now_ms(), id]).await?;
+    exec(
+        &txn,
+        "UPDATE books SET updated_at = ? WHERE id = ?",
+        vals![now_ms(), id],
+    )
+    .await?;
     txn.commit().await?;
     state.cache.invalidate();
     fresh_book(&state, id).await
@@ -527,16 +637,23 @@ async fn check_food_ids(c: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppRe
         return Ok(());
     }
     let list: Vec<String> = missing.iter().map(i64::to_string).collect();
-    Err(AppError::field("food_ids", format!("unknown foods: {}", list.join(", "))))
+    Err(AppError::field(
+        "food_ids",
+        format!("unknown foods: {}", list.join(", ")),
+    ))
 }
 
 async fn check_images_exist(state: &AppState, keys: &[(&str, &Option<String>)]) -> AppResult<()> {
     let mut checks = Checks::default();
     for (field, key) in keys {
-        if let Some(key) = key {
-            if !state.storage.exists(key).await.map_err(AppError::Unavailable)? {
-                checks.fail(field, "no stored image has this key");
-            }
+        if let Some(key) = key
+            && !state
+                .storage
+                .exists(key)
+                .await
+                .map_err(AppError::Unavailable)?
+        {
+            checks.fail(field, "no stored image has this key");
         }
     }
     checks.finish()

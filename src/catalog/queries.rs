@@ -67,11 +67,18 @@ pub async fn foods_with_categories(
 }
 
 /// Foods by id, in the order of `ids` (unknown ids are skipped).
-pub async fn foods_by_ids(c: &impl ConnectionTrait, storage: &Storage, ids: &[i64]) -> Result<Vec<Food>, DbErr> {
+pub async fn foods_by_ids(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    ids: &[i64],
+) -> Result<Vec<Food>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {FOOD_COLUMNS} FROM foods f WHERE f.id IN ({})", placeholders(ids.len()));
+    let sql = format!(
+        "SELECT {FOOD_COLUMNS} FROM foods f WHERE f.id IN ({})",
+        placeholders(ids.len())
+    );
     let rows = fetch_all::<FoodRow>(c, &sql, ids.iter().map(|&i| i.into()).collect()).await?;
     let mut by_id: HashMap<i64, Food> = foods_with_categories(c, storage, rows)
         .await?
@@ -82,7 +89,11 @@ pub async fn foods_by_ids(c: &impl ConnectionTrait, storage: &Storage, ids: &[i6
 }
 
 /// One food.
-pub async fn food(c: &impl ConnectionTrait, storage: &Storage, id: i64) -> Result<Option<Food>, DbErr> {
+pub async fn food(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    id: i64,
+) -> Result<Option<Food>, DbErr> {
     Ok(foods_by_ids(c, storage, &[id]).await?.pop())
 }
 
@@ -104,7 +115,11 @@ pub async fn categories(c: &impl ConnectionTrait) -> Result<Vec<Category>, DbErr
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Category { id: r.id, name: r.name, food_count: r.food_count })
+        .map(|r| Category {
+            id: r.id,
+            name: r.name,
+            food_count: r.food_count,
+        })
         .collect())
 }
 
@@ -112,7 +127,14 @@ pub async fn categories(c: &impl ConnectionTrait) -> Result<Vec<Category>, DbErr
 pub async fn category_id(c: &impl ConnectionTrait, category: &str) -> Result<Option<i64>, DbErr> {
     match category.parse::<i64>() {
         Ok(id) => fetch_i64(c, "SELECT id FROM categories WHERE id = ?", vals![id]).await,
-        Err(_) => fetch_i64(c, "SELECT id FROM categories WHERE name = ?", vals![category.trim()]).await,
+        Err(_) => {
+            fetch_i64(
+                c,
+                "SELECT id FROM categories WHERE name = ?",
+                vals![category.trim()],
+            )
+            .await
+        }
     }
 }
 
@@ -183,26 +205,45 @@ pub async fn books(c: &impl ConnectionTrait, storage: &Storage) -> Result<Vec<Bo
 }
 
 /// Books by id, in priority order (a user's favourites).
-pub async fn books_by_ids(c: &impl ConnectionTrait, storage: &Storage, ids: &[i64]) -> Result<Vec<Book>, DbErr> {
+pub async fn books_by_ids(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    ids: &[i64],
+) -> Result<Vec<Book>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("{BOOK_SELECT} WHERE b.id IN ({}) ORDER BY b.priority, b.id", placeholders(ids.len()));
-    Ok(fetch_all::<BookRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
-        .await?
-        .into_iter()
-        .map(|r| book_from(r, storage))
-        .collect())
+    let sql = format!(
+        "{BOOK_SELECT} WHERE b.id IN ({}) ORDER BY b.priority, b.id",
+        placeholders(ids.len())
+    );
+    Ok(
+        fetch_all::<BookRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
+            .await?
+            .into_iter()
+            .map(|r| book_from(r, storage))
+            .collect(),
+    )
 }
 
 /// One book without its foods.
-pub async fn book(c: &impl ConnectionTrait, storage: &Storage, id: i64) -> Result<Option<Book>, DbErr> {
+pub async fn book(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    id: i64,
+) -> Result<Option<Book>, DbErr> {
     let sql = format!("{BOOK_SELECT} WHERE b.id = ?");
-    Ok(fetch_optional::<BookRow>(c, &sql, vals![id]).await?.map(|r| book_from(r, storage)))
+    Ok(fetch_optional::<BookRow>(c, &sql, vals![id])
+        .await?
+        .map(|r| book_from(r, storage)))
 }
 
 /// The foods of a book, by name.
-pub async fn book_foods(c: &impl ConnectionTrait, storage: &Storage, book_id: i64) -> Result<Vec<Food>, DbErr> {
+pub async fn book_foods(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    book_id: i64,
+) -> Result<Vec<Food>, DbErr> {
     let sql = format!(
         "SELECT {FOOD_COLUMNS} FROM foods f JOIN book_foods bf ON bf.food_id = f.id \
          WHERE bf.book_id = ? ORDER BY f.name"
@@ -220,17 +261,28 @@ pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<V
     struct Row {
         id: i64,
     }
-    let sql = format!("SELECT id FROM foods WHERE id IN ({})", placeholders(ids.len()));
-    let found: std::collections::HashSet<i64> = fetch_all::<Row>(c, &sql, ids.iter().map(|&i| i.into()).collect())
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    Ok(ids.iter().copied().filter(|id| !found.contains(id)).collect())
+    let sql = format!(
+        "SELECT id FROM foods WHERE id IN ({})",
+        placeholders(ids.len())
+    );
+    let found: std::collections::HashSet<i64> =
+        fetch_all::<Row>(c, &sql, ids.iter().map(|&i| i.into()).collect())
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
 }
 
 /// Category ids by name; answers the names that do not exist as the error.
-pub async fn category_ids(c: &impl ConnectionTrait, names: &[String]) -> Result<Result<Vec<i64>, Vec<String>>, DbErr> {
+pub async fn category_ids(
+    c: &impl ConnectionTrait,
+    names: &[String],
+) -> Result<Result<Vec<i64>, Vec<String>>, DbErr> {
     if names.is_empty() {
         return Ok(Ok(Vec::new()));
     }
@@ -239,10 +291,17 @@ pub async fn category_ids(c: &impl ConnectionTrait, names: &[String]) -> Result<
         id: i64,
         name: String,
     }
-    let sql = format!("SELECT id, name FROM categories WHERE name IN ({})", placeholders(names.len()));
+    let sql = format!(
+        "SELECT id, name FROM categories WHERE name IN ({})",
+        placeholders(names.len())
+    );
     let rows = fetch_all::<Row>(c, &sql, names.iter().map(|n| n.as_str().into()).collect()).await?;
     let by_name: HashMap<&str, i64> = rows.iter().map(|r| (r.name.as_str(), r.id)).collect();
-    let missing: Vec<String> = names.iter().filter(|n| !by_name.contains_key(n.as_str())).cloned().collect();
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !by_name.contains_key(n.as_str()))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Ok(Err(missing));
     }
@@ -250,8 +309,17 @@ pub async fn category_ids(c: &impl ConnectionTrait, names: &[String]) -> Result<
 }
 
 /// Replaces a food's categories.
-pub async fn set_food_categories(c: &impl ConnectionTrait, food_id: i64, category_ids: &[i64]) -> Result<(), DbErr> {
-    exec(c, "DELETE FROM food_categories WHERE food_id = ?", vals![food_id]).await?;
+pub async fn set_food_categories(
+    c: &impl ConnectionTrait,
+    food_id: i64,
+    category_ids: &[i64],
+) -> Result<(), DbErr> {
+    exec(
+        c,
+        "DELETE FROM food_categories WHERE food_id = ?",
+        vals![food_id],
+    )
+    .await?;
     for &category_id in category_ids {
         exec(
             c,
@@ -264,12 +332,29 @@ pub async fn set_food_categories(c: &impl ConnectionTrait, food_id: i64, categor
 }
 
 /// Replaces a book's member foods.
-pub async fn set_book_foods(c: &impl ConnectionTrait, book_id: i64, food_ids: &[i64]) -> Result<(), DbErr> {
-    exec(c, "DELETE FROM book_foods WHERE book_id = ?", vals![book_id]).await?;
+pub async fn set_book_foods(
+    c: &impl ConnectionTrait,
+    book_id: i64,
+    food_ids: &[i64],
+) -> Result<(), DbErr> {
+    exec(
+        c,
+        "DELETE FROM book_foods WHERE book_id = ?",
+        vals![book_id],
+    )
+    .await?;
     for chunk in food_ids.chunks(200) {
         let rows = vec!["(?, ?)"; chunk.len()].join(", ");
-        let values: Vec<Value> = chunk.iter().flat_map(|&f| [book_id.into(), f.into()]).collect();
-        exec(c, &format!("INSERT INTO book_foods (book_id, food_id) VALUES {rows}"), values).await?;
+        let values: Vec<Value> = chunk
+            .iter()
+            .flat_map(|&f| [book_id.into(), f.into()])
+            .collect();
+        exec(
+            c,
+            &format!("INSERT INTO book_foods (book_id, food_id) VALUES {rows}"),
+            values,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -28,7 +28,10 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first. Add new ones at the end; never edit an applied one.
-pub const MIGRATIONS: &[Migration] = &[migration!("0001_catalog_and_accounts")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!("0001_catalog_and_accounts"),
+    migration!("0003_quiz"),
+];
 
 impl Migration {
     fn sql(&self, backend: DbBackend) -> &'static str {
@@ -77,22 +80,31 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
     let txn = db.begin().await?;
     match backend {
         DbBackend::Postgres => {
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4627001)").await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(4627001)")
+                .await?;
         }
         DbBackend::MySql => {
             let got = fetch_i64(&txn, "SELECT GET_LOCK('ipmat_migrate', 120)", vec![]).await?;
             if got != Some(1) {
-                return Err(DbErr::Migration("could not take the migration lock within 120 s".into()));
+                return Err(DbErr::Migration(
+                    "could not take the migration lock within 120 s".into(),
+                ));
             }
         }
         _ => {
             // Taking the write lock now makes concurrent SQLite migrators wait here.
-            txn.execute_unprepared("DELETE FROM schema_migrations WHERE 1 = 0").await?;
+            txn.execute_unprepared("DELETE FROM schema_migrations WHERE 1 = 0")
+                .await?;
         }
     }
     let mut applied = Vec::new();
     for m in MIGRATIONS {
-        let done = fetch_i64(&txn, "SELECT COUNT(*) FROM schema_migrations WHERE name = ?", crate::vals![m.name]).await?;
+        let done = fetch_i64(
+            &txn,
+            "SELECT COUNT(*) FROM schema_migrations WHERE name = ?",
+            crate::vals![m.name],
+        )
+        .await?;
         if done.unwrap_or(0) > 0 {
             continue;
         }
@@ -110,7 +122,8 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
         applied.push(m.name);
     }
     if backend == DbBackend::MySql {
-        txn.execute_unprepared("DO RELEASE_LOCK('ipmat_migrate')").await?;
+        txn.execute_unprepared("DO RELEASE_LOCK('ipmat_migrate')")
+            .await?;
     }
     txn.commit().await?;
     Ok(applied)
@@ -123,7 +136,10 @@ mod tests {
     #[test]
     fn statements_split_at_line_ending_semicolons() {
         let sql = "-- a comment\nCREATE TABLE a (\n  x INT\n);\n\nCREATE INDEX i ON a (x);\n";
-        assert_eq!(statements(sql), vec!["CREATE TABLE a (\n  x INT\n)", "CREATE INDEX i ON a (x)"]);
+        assert_eq!(
+            statements(sql),
+            vec!["CREATE TABLE a (\n  x INT\n)", "CREATE INDEX i ON a (x)"]
+        );
     }
 
     #[test]

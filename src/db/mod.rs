@@ -29,11 +29,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     let mut url = url.to_owned();
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or_default();
-        if path != ":memory:" && !path.is_empty() {
-            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
-            }
+        let dir = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty());
+        if path != ":memory:"
+            && let Some(dir) = dir
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
         }
         if !url.contains('?') {
             url.push_str("?mode=rwc");
@@ -54,7 +57,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         })
-        .map_sqlx_mysql_opts(|o| o.charset("utf8mb4").collation("utf8mb4_bin").timezone(Some("+00:00".to_owned())));
+        .map_sqlx_mysql_opts(|o| {
+            o.charset("utf8mb4")
+                .collation("utf8mb4_bin")
+                .timezone(Some("+00:00".to_owned()))
+        });
     Database::connect(options).await
 }
 
@@ -84,8 +91,13 @@ fn numbered_placeholders(sql: &str) -> String {
 }
 
 /// Runs a statement that returns no rows.
-pub async fn exec(c: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<ExecResult, DbErr> {
-    c.execute_raw(stmt(c.get_database_backend(), sql, values)).await
+pub async fn exec(
+    c: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<ExecResult, DbErr> {
+    c.execute_raw(stmt(c.get_database_backend(), sql, values))
+        .await
 }
 
 /// Runs a query and maps every row.
@@ -94,7 +106,9 @@ pub async fn fetch_all<T: FromQueryResult>(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Vec<T>, DbErr> {
-    let rows = c.query_all_raw(stmt(c.get_database_backend(), sql, values)).await?;
+    let rows = c
+        .query_all_raw(stmt(c.get_database_backend(), sql, values))
+        .await?;
     rows.iter().map(|r| T::from_query_result(r, "")).collect()
 }
 
@@ -104,18 +118,30 @@ pub async fn fetch_optional<T: FromQueryResult>(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Option<T>, DbErr> {
-    let row = c.query_one_raw(stmt(c.get_database_backend(), sql, values)).await?;
+    let row = c
+        .query_one_raw(stmt(c.get_database_backend(), sql, values))
+        .await?;
     row.map(|r| T::from_query_result(&r, "")).transpose()
 }
 
 /// Runs a query returning one integer (a count, an id).
-pub async fn fetch_i64(c: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<Option<i64>, DbErr> {
-    let row = c.query_one_raw(stmt(c.get_database_backend(), sql, values)).await?;
+pub async fn fetch_i64(
+    c: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<i64>, DbErr> {
+    let row = c
+        .query_one_raw(stmt(c.get_database_backend(), sql, values))
+        .await?;
     row.map(|r| r.try_get_by_index::<i64>(0)).transpose()
 }
 
 /// Runs an `INSERT` into a table with an `id` column and answers the new id.
-pub async fn insert_returning_id(c: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Result<i64, DbErr> {
+pub async fn insert_returning_id(
+    c: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<i64, DbErr> {
     let backend = c.get_database_backend();
     match backend {
         DbBackend::Postgres | DbBackend::Sqlite => {
@@ -155,12 +181,18 @@ pub fn placeholders(n: usize) -> String {
 
 /// Whether the error says that a unique constraint or key was violated.
 pub fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// Whether the error says that a foreign key points nowhere.
 pub fn is_foreign_key_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    )
 }
 
 /// Whether the error means the database is out of reach (rather than a bad query).
@@ -171,7 +203,11 @@ pub fn is_connection_error(e: &DbErr) -> bool {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
             **e,
-            SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::WorkerCrashed | SqlxError::Tls(_)
+            SqlxError::Io(_)
+                | SqlxError::PoolTimedOut
+                | SqlxError::PoolClosed
+                | SqlxError::WorkerCrashed
+                | SqlxError::Tls(_)
         ),
         _ => false,
     }
@@ -185,7 +221,9 @@ pub fn is_retryable(e: &DbErr) -> bool {
     let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
         return false;
     };
-    let SqlxError::Database(db) = &**e else { return false };
+    let SqlxError::Database(db) = &**e else {
+        return false;
+    };
     let code = db.code().unwrap_or_default();
     // MySQL 1213 deadlock / 1205 lock wait timeout (sqlx reports the SQLSTATE 40001 / HY000),
     // PostgreSQL 40001 serialization failure / 40P01 deadlock, SQLite 5 busy / 6 locked.
@@ -220,7 +258,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(numbered_placeholders("a = ? AND b IN (?, ?)"), "a = $1 AND b IN ($2, $3)");
+        assert_eq!(
+            numbered_placeholders("a = ? AND b IN (?, ?)"),
+            "a = $1 AND b IN ($2, $3)"
+        );
         assert_eq!(placeholders(3), "?, ?, ?");
     }
 

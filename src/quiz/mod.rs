@@ -1,9 +1,410 @@
 //! The taste quiz: question pairs, exams, attempts and scoreboards.
+//!
+//! An author answers some pairs of the bank and shares the exam's code; friends guess the
+//! author's choices. Scores are computed when an attempt is submitted and stored with it, so a
+//! scoreboard is one indexed read whatever the number of participants. See `docs/quiz.md`.
 
+pub mod model;
+pub mod queries;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use self::model::*;
+use self::queries::ExamRow;
+use crate::accounts::{Admin, AuthUser};
 use crate::app::AppState;
+use crate::catalog::conflict;
+use crate::catalog::model::Checks;
+use crate::db::{self, insert_returning_id, now_ms, rfc3339};
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path, Query};
+use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_pairs, create_pair))
+        .routes(routes!(create_exam))
+        .routes(routes!(get_exam, delete_exam))
+        .routes(routes!(get_attempt, submit_attempt, withdraw_attempt))
+        .routes(routes!(get_participant_attempt))
+        .routes(routes!(get_scoreboard))
+        .routes(routes!(list_my_exams))
+}
+
+/// Query of `GET /quiz/pairs`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ListPairsQuery {
+    /// How many pairs, 1..=50 (default 24).
+    count: Option<i64>,
+}
+
+/// `count` distinct pairs of the bank drawn at random (fewer when the bank is smaller).
+#[utoipa::path(get, path = "/quiz/pairs", tag = "quiz", params(ListPairsQuery),
+    responses((status = 200, body = Vec<Pair>), (status = 422, body = crate::error::Problem)))]
+async fn list_pairs(
+    State(state): State<AppState>,
+    Query(query): Query<ListPairsQuery>,
+) -> AppResult<Json<Vec<Pair>>> {
+    let count = query.count.unwrap_or(DEFAULT_PAIR_COUNT);
+    if !(1..=MAX_PAIR_COUNT).contains(&count) {
+        return Err(AppError::field(
+            "count",
+            format!("must be from 1 to {MAX_PAIR_COUNT}"),
+        ));
+    }
+    let ids = queries::random_pair_ids(&state.db, count as usize).await?;
+    Ok(Json(
+        queries::pairs_by_ids(&state.db, &state.storage, &ids).await?,
+    ))
+}
+
+/// Adds a pair of two different foods to the question bank.
+#[utoipa::path(post, path = "/quiz/pairs", tag = "quiz", request_body = CreatePairRequest,
+    responses((status = 201, body = Pair), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn create_pair(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(body): Json<CreatePairRequest>,
+) -> AppResult<(StatusCode, Json<Pair>)> {
+    let (left, right) = (body.left_id, body.right_id);
+    let mut checks = Checks::default();
+    if left == right {
+        checks.fail("right_id", "must be a different food from left_id");
+    } else {
+        for missing in crate::catalog::queries::missing_food_ids(&state.db, &[left, right]).await? {
+            checks.fail(
+                if missing == left {
+                    "left_id"
+                } else {
+                    "right_id"
+                },
+                "no food has this id",
+            );
+        }
+    }
+    checks.finish()?;
+    let id = insert_returning_id(
+        &state.db,
+        "INSERT INTO quiz_pairs (left_id, right_id, low_id, high_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        vals![left, right, left.min(right), left.max(right), now_ms()],
+    )
+    .await
+    .map_err(|e| conflict(e, "this pair is already in the bank (in one order or the other)"))?;
+    let pair = queries::pairs_by_ids(&state.db, &state.storage, &[id])
+        .await?
+        .pop();
+    Ok((
+        StatusCode::CREATED,
+        Json(pair.ok_or(AppError::NotFound("pair"))?),
+    ))
+}
+
+/// Creates an exam from the author's answers and gives it a share code.
+#[utoipa::path(post, path = "/exams", tag = "quiz", request_body = CreateExamRequest,
+    responses((status = 201, body = CreateExamResponse), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn create_exam(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<CreateExamRequest>,
+) -> AppResult<(StatusCode, Json<CreateExamResponse>)> {
+    let mut checks = Checks::default();
+    let title = checks.name("title", &body.title, TITLE_MAX);
+    if let Some(pair_ids) = check_answer_list(&mut checks, &body.answers) {
+        let pairs = queries::pair_foods(&state.db, &pair_ids).await?;
+        check_answers_against_pairs(&mut checks, &body.answers, &pairs);
+    }
+    checks.finish()?;
+    let questions: Vec<(i64, i64)> = body
+        .answers
+        .iter()
+        .map(|a| (a.pair_id, a.food_id))
+        .collect();
+    let (code, created_at) = queries::create_exam(&state.db, user.id, &title, &questions, || {
+        new_code(&mut rand::rng())
+    })
+    .await
+    .map_err(|e| conflict(e, "the exam could not be given a code"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateExamResponse {
+            code,
+            title,
+            author: user.username,
+            question_count: questions.len() as i64,
+            created_at: rfc3339(created_at),
+        }),
+    ))
+}
+
+/// The exam of a share code (in any case), or 404.
+async fn find_exam(state: &AppState, code: &str) -> AppResult<ExamRow> {
+    let code = normalize_code(code).ok_or(AppError::NotFound("exam"))?;
+    queries::exam_by_code(&state.db, &code)
+        .await?
+        .ok_or(AppError::NotFound("exam"))
+}
+
+/// An exam with its questions in the author's order, never the answers. `HEAD` works too.
+#[utoipa::path(get, path = "/exams/{code}", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = ExamDetail), (status = 404, body = crate::error::Problem)))]
+async fn get_exam(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Json<ExamDetail>> {
+    let exam = find_exam(&state, &code).await?;
+    let questions = queries::exam_questions(&state.db, exam.id, None).await?;
+    let foods = queries::foods_of(
+        &state.db,
+        &state.storage,
+        questions.iter().map(|q| q.question.foods),
+    )
+    .await?;
+    let questions = questions
+        .iter()
+        .filter_map(|q| {
+            Some(ExamQuestion {
+                index: q.index,
+                pair_id: q.question.pair_id,
+                left: foods.get(&q.question.foods.left_id)?.clone(),
+                right: foods.get(&q.question.foods.right_id)?.clone(),
+            })
+        })
+        .collect();
+    Ok(Json(ExamDetail {
+        code: exam.code,
+        title: exam.title,
+        author: exam.author,
+        question_count: exam.question_count,
+        participant_count: exam.participant_count,
+        created_at: rfc3339(exam.created_at),
+        questions,
+    }))
+}
+
+/// Deletes an exam with every attempt at it; only its author may.
+#[utoipa::path(delete, path = "/exams/{code}", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn delete_exam(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> AppResult<StatusCode> {
+    let exam = find_exam(&state, &code).await?;
+    if exam.author_id != user.id {
+        return Err(AppError::Forbidden("only the author may delete an exam"));
+    }
+    queries::delete_exam(&state.db, exam.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes an exam (again): every question answered exactly once. A retake replaces the earlier
+/// attempt as a whole.
+#[utoipa::path(put, path = "/exams/{code}/attempt", tag = "quiz", request_body = SubmitAttemptRequest,
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = SubmitAttemptResponse), (status = 401, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn submit_attempt(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+    Json(body): Json<SubmitAttemptRequest>,
+) -> AppResult<Json<SubmitAttemptResponse>> {
+    let exam = find_exam(&state, &code).await?;
+    if exam.author_id == user.id {
+        return Err(AppError::Conflict(
+            "the author cannot take their own exam".to_owned(),
+        ));
+    }
+    let questions: Vec<Question> = queries::exam_questions(&state.db, exam.id, None)
+        .await?
+        .into_iter()
+        .map(|q| q.question)
+        .collect();
+    let guesses = match_guesses(&questions, &body.answers).map_err(AppError::Validation)?;
+    let score = model::score(&questions, &guesses);
+    let answers: Vec<(i64, i64)> = questions
+        .iter()
+        .zip(&guesses)
+        .map(|(q, &g)| (q.pair_id, g))
+        .collect();
+    queries::save_attempt(&state.db, exam.id, user.id, score, &answers)
+        .await
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                AppError::NotFound("exam")
+            } else {
+                e.into()
+            }
+        })?;
+    let (rank, participant_count) = queries::standing(&state.db, exam.id, score).await?;
+    Ok(Json(SubmitAttemptResponse {
+        score,
+        total: questions.len() as i64,
+        rank,
+        participant_count,
+    }))
+}
+
+/// One user's result at an exam, question by question.
+async fn attempt_result(
+    state: &AppState,
+    exam: &ExamRow,
+    user_id: i64,
+) -> AppResult<AttemptResult> {
+    let attempt = queries::attempt(&state.db, exam.id, user_id)
+        .await?
+        .ok_or(AppError::NotFound("attempt"))?;
+    let questions = queries::exam_questions(&state.db, exam.id, Some(attempt.id)).await?;
+    let foods = queries::foods_of(
+        &state.db,
+        &state.storage,
+        questions.iter().map(|q| q.question.foods),
+    )
+    .await?;
+    let questions = questions
+        .iter()
+        .filter_map(|q| {
+            Some(ResultQuestion {
+                index: q.index,
+                pair_id: q.question.pair_id,
+                left: foods.get(&q.question.foods.left_id)?.clone(),
+                right: foods.get(&q.question.foods.right_id)?.clone(),
+                answer_id: q.question.answer_id,
+                guess_id: q.guess_id,
+                correct: q.guess_id == Some(q.question.answer_id),
+            })
+        })
+        .collect();
+    Ok(AttemptResult {
+        score: attempt.score,
+        total: attempt.total,
+        questions,
+    })
+}
+
+/// The caller's result at an exam; 404 when they have not taken it.
+#[utoipa::path(get, path = "/exams/{code}/attempt", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = AttemptResult), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn get_attempt(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> AppResult<Json<AttemptResult>> {
+    let exam = find_exam(&state, &code).await?;
+    Ok(Json(attempt_result(&state, &exam, user.id).await?))
+}
+
+/// One participant's result, for the exam's author only.
+#[utoipa::path(get, path = "/exams/{code}/attempts/{username}", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case"), ("username" = String, Path, description = "Participant, any case")),
+    responses((status = 200, body = AttemptResult), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn get_participant_attempt(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((code, username)): Path<(String, String)>,
+) -> AppResult<Json<AttemptResult>> {
+    let exam = find_exam(&state, &code).await?;
+    if exam.author_id != user.id {
+        return Err(AppError::Forbidden(
+            "only the exam's author may see other participants' answers",
+        ));
+    }
+    let participant = queries::user_id_by_name(&state.db, &username)
+        .await?
+        .ok_or(AppError::NotFound("attempt"))?;
+    Ok(Json(attempt_result(&state, &exam, participant).await?))
+}
+
+/// Withdraws the caller from an exam (their attempt is deleted).
+#[utoipa::path(delete, path = "/exams/{code}/attempt", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn withdraw_attempt(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> AppResult<StatusCode> {
+    let exam = find_exam(&state, &code).await?;
+    if !queries::withdraw(&state.db, exam.id, user.id).await? {
+        return Err(AppError::NotFound("attempt"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every participant by score, equal scores sharing a rank (1, 2, 2, 4).
+#[utoipa::path(get, path = "/exams/{code}/scoreboard", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = Scoreboard), (status = 404, body = crate::error::Problem)))]
+async fn get_scoreboard(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Json<Scoreboard>> {
+    let exam = find_exam(&state, &code).await?;
+    let rows = queries::scores(&state.db, exam.id).await?;
+    let scores: Vec<i64> = rows.iter().map(|r| r.score).collect();
+    let participants = rows
+        .into_iter()
+        .zip(competition_ranks(&scores))
+        .map(|(r, rank)| Standing {
+            username: r.username,
+            score: r.score,
+            rank,
+        })
+        .collect();
+    Ok(Json(Scoreboard {
+        code: exam.code,
+        title: exam.title,
+        question_count: exam.question_count,
+        participants,
+    }))
+}
+
+/// The exams the caller wrote and the exams they took, newest first.
+#[utoipa::path(get, path = "/me/exams", tag = "quiz",
+    responses((status = 200, body = MyExams), (status = 401, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn list_my_exams(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<MyExams>> {
+    let authored = queries::authored(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(|r| AuthoredExam {
+            code: r.code,
+            title: r.title,
+            participant_count: r.participant_count,
+            created_at: rfc3339(r.created_at),
+        })
+        .collect();
+    let participated = queries::participated(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(|r| ParticipatedExam {
+            code: r.code,
+            title: r.title,
+            author: r.author,
+            score: r.score,
+            total: r.total,
+            participant_count: r.participant_count,
+        })
+        .collect();
+    Ok(Json(MyExams {
+        authored,
+        participated,
+    }))
 }

@@ -42,10 +42,10 @@ macro_rules! on_all_engines {
 
 fn server_url(engine: Engine) -> String {
     match engine {
-        Engine::MySql => std::env::var("IPMAT_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
-        Engine::Postgres => {
-            std::env::var("IPMAT_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-        }
+        Engine::MySql => std::env::var("IPMAT_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
+        Engine::Postgres => std::env::var("IPMAT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()),
         Engine::Sqlite => unreachable!("SQLite needs no server"),
     }
 }
@@ -71,11 +71,13 @@ impl TestDatabase {
                     Engine::Postgres => format!("{server}/postgres"),
                     _ => format!("{server}/"),
                 };
-                let admin = ipmat::db::connect(&admin_url, 1)
-                    .await
-                    .unwrap_or_else(|e| panic!("the {engine:?} test server at {server} is unreachable: {e}"));
+                let admin = ipmat::db::connect(&admin_url, 1).await.unwrap_or_else(|e| {
+                    panic!("the {engine:?} test server at {server} is unreachable: {e}")
+                });
                 let create = match engine {
-                    Engine::MySql => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+                    Engine::MySql => {
+                        format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                    }
                     _ => format!("CREATE DATABASE {name}"),
                 };
                 admin.execute_unprepared(&create).await.unwrap();
@@ -83,7 +85,12 @@ impl TestDatabase {
                 format!("{server}/{name}")
             }
         };
-        TestDatabase { url, engine, name, dir }
+        TestDatabase {
+            url,
+            engine,
+            name,
+            dir,
+        }
     }
 }
 
@@ -96,7 +103,10 @@ impl Drop for TestDatabase {
         let (engine, name) = (self.engine, self.name.clone());
         // Drop runs outside async code; a small runtime of its own drops the database.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let server = server_url(engine);
                 let admin_url = match engine {
@@ -153,14 +163,19 @@ impl TestApp {
         let mut map: HashMap<String, String> = HashMap::from([
             ("IPMAT_BIND".to_owned(), "127.0.0.1:0".to_owned()),
             ("IPMAT_DATABASE_URL".to_owned(), database.url.clone()),
-            ("IPMAT_STORAGE".to_owned(), format!("file://{}", media_dir.display())),
+            (
+                "IPMAT_STORAGE".to_owned(),
+                format!("file://{}", media_dir.display()),
+            ),
             ("IPMAT_DB_MAX_CONNECTIONS".to_owned(), "8".to_owned()),
         ]);
         for (k, v) in vars {
             map.insert((*k).to_owned(), (*v).to_owned());
         }
         let config = ipmat::Config::from_vars(&map).expect("test configuration is valid");
-        let app = ipmat::App::build(config.clone()).await.expect("the app builds");
+        let app = ipmat::App::build(config.clone())
+            .await
+            .expect("the app builds");
         let base = format!("http://{}", app.local_addr());
         let db = app.state.db.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -195,13 +210,20 @@ impl TestApp {
     /// Stops the server and starts a new one over the same database and storage.
     pub async fn restart(mut self, vars: &[(&str, &str)]) -> TestApp {
         self.stop().await;
-        let database = self.database.take().expect("a running app has its database");
+        let database = self
+            .database
+            .take()
+            .expect("a running app has its database");
         TestApp::spawn_on(database, vars).await
     }
 
     /// The test's temporary folder (holds the SQLite file and media).
     pub fn database_dir(&self) -> PathBuf {
-        self.database.as_ref().expect("a running app has its database").dir.clone()
+        self.database
+            .as_ref()
+            .expect("a running app has its database")
+            .dir
+            .clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -209,7 +231,13 @@ impl TestApp {
     }
 
     /// Sends a request with an optional bearer token and JSON body; answers status and body.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -227,9 +255,16 @@ impl TestApp {
         let text = response.text().await.unwrap();
         assert!(status.as_u16() < 500, "{path} answered {status}: {text}");
         if !status.is_success() {
-            assert_eq!(content_type, "application/problem+json", "{path} {status}: {text}");
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{path} {status}: {text}"
+            );
         }
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, body)
     }
 
@@ -265,7 +300,11 @@ impl TestApp {
             .await
             .unwrap();
         let (status, body) = self
-            .post("/api/v1/auth/login", None, json!({"username": "admin", "password": "admin-password"}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": "admin", "password": "admin-password"}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["token"].as_str().unwrap().to_owned()
@@ -286,7 +325,11 @@ impl TestApp {
             ids.push(food["id"].as_i64().unwrap());
         }
         let (status, book) = self
-            .post("/api/v1/books", Some(admin), json!({"name": format!("{name} 월드컵"), "food_ids": ids}))
+            .post(
+                "/api/v1/books",
+                Some(admin),
+                json!({"name": format!("{name} 월드컵"), "food_ids": ids}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{book}");
         (book["id"].as_i64().unwrap(), ids)
@@ -294,10 +337,12 @@ impl TestApp {
 
     /// One integer from the database (a count, an id), for checking side effects.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        ipmat::db::fetch_i64(&self.db, sql, vec![]).await.unwrap().unwrap_or(0)
+        ipmat::db::fetch_i64(&self.db, sql, vec![])
+            .await
+            .unwrap()
+            .unwrap_or(0)
     }
 }
-
 
 impl Drop for TestApp {
     fn drop(&mut self) {
