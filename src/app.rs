@@ -213,6 +213,7 @@ impl App {
             let _ = tx.send(true);
         });
         let mut rx_timeout = rx.clone();
+        let sweeper = tokio::spawn(crate::maintenance::run(self.state.clone()));
         let serving = tokio::spawn(async move { serve.await });
         tokio::select! {
             result = serving => { result??; }
@@ -224,6 +225,7 @@ impl App {
             }
         }
         drop(rx);
+        sweeper.abort();
         self.state.db.clone().close().await.ok();
         Ok(())
     }

@@ -30,6 +30,7 @@ macro_rules! migration {
 /// Every migration, oldest first. Add new ones at the end; never edit an applied one.
 pub const MIGRATIONS: &[Migration] = &[
     migration!("0001_catalog_and_accounts"),
+    migration!("0002_worldcup"),
     migration!("0003_quiz"),
 ];
 

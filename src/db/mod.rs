@@ -233,6 +233,26 @@ pub fn is_retryable(e: &DbErr) -> bool {
         || db.message().contains("database is locked")
 }
 
+/// Runs a transaction again (up to 5 times, with a short random back-off) when it fails
+/// because it lost a race with another transaction.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbErr>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if tries < 5 && is_retryable(&e) => {
+                tries += 1;
+                let pause = rand::random_range(1..=10u64) * tries;
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the one timestamp format of the schema.
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();

@@ -1,9 +1,602 @@
 //! The food world cup: server-side brackets, picks, undo and rankings.
+//!
+//! A world cup lives in one row (entrants and picks as id lists). Every pick is a conditional
+//! `UPDATE … WHERE pick_count = ?`, so of two clients picking at once exactly one wins and the
+//! other gets 409. The final pick adds the cup's matches to the book's statistics in the same
+//! transaction, so rankings are exact and never scan historical picks.
 
+pub mod bracket;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use rand::RngCore;
+use rand::seq::SliceRandom;
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use self::bracket::{Bracket, BracketError, Pick, decode_ids, encode_ids};
 use crate::app::AppState;
+use crate::catalog::model::Food;
+use crate::catalog::queries::foods_by_ids;
+use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path};
+use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(start_worldcup))
+        .routes(routes!(get_worldcup))
+        .routes(routes!(pick_winner))
+        .routes(routes!(undo_pick))
+        .routes(routes!(book_ranking))
+}
+
+/// Body of `POST /books/{id}/worldcups`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartWorldcupRequest {
+    /// A power of two from 2 to 64; default: the largest such size ≤ 32 that the book allows.
+    pub size: Option<u32>,
+    /// Foods left out of the draw (at most 64).
+    #[serde(default)]
+    pub exclude_food_ids: Vec<i64>,
+}
+
+/// The two foods of the current match.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Match {
+    pub left: Food,
+    pub right: Food,
+}
+
+/// A world cup as clients see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorldcupState {
+    pub id: String,
+    pub book_id: i64,
+    pub size: u32,
+    /// Foods in the current round (16 for the round of 16, 2 for the final, 1 when finished).
+    pub round: u32,
+    /// 1-based number of the current match (0 when finished).
+    #[serde(rename = "match")]
+    pub match_no: u32,
+    pub matches_in_round: u32,
+    /// `"16강 3/8"`, `"결승"` for the final, `"우승"` when finished.
+    pub label: String,
+    pub current: Option<Match>,
+    pub finished: bool,
+    pub champion: Option<Food>,
+    pub picks: Vec<Pick>,
+}
+
+/// Body of `POST /worldcups/{id}/picks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickRequest {
+    pub winner: i64,
+}
+
+/// One food's record in a book.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RankingItem {
+    pub food: Food,
+    pub wins: i64,
+    pub matches: i64,
+    /// wins / matches, 0 when the food has not played.
+    pub win_rate: f64,
+    pub championships: i64,
+    /// championships / finished world cups of the book.
+    pub champion_rate: f64,
+}
+
+/// A book's ranking.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Ranking {
+    pub book_id: i64,
+    /// Finished world cups counted.
+    pub worldcups_finished: i64,
+    /// By championships, then win rate, then name.
+    pub items: Vec<RankingItem>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct WorldcupRow {
+    id: String,
+    book_id: i64,
+    entrants: String,
+    picks: String,
+    pick_count: i64,
+}
+
+/// A fresh unguessable world-cup id: 128 random bits in hex.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+async fn load(db: &impl ConnectionTrait, id: &str) -> AppResult<(WorldcupRow, Bracket)> {
+    if !valid_id(id) {
+        return Err(AppError::NotFound("world cup"));
+    }
+    let row = fetch_optional::<WorldcupRow>(
+        db,
+        "SELECT id, book_id, entrants, picks, pick_count FROM worldcups WHERE id = ?",
+        vals![id],
+    )
+    .await?
+    .ok_or(AppError::NotFound("world cup"))?;
+    let bracket = decode_ids(&row.entrants)
+        .zip(decode_ids(&row.picks))
+        .and_then(|(entrants, picks)| Bracket::restore(entrants, &picks))
+        .ok_or_else(|| anyhow::anyhow!("world cup {id} has a corrupt bracket"))?;
+    Ok((row, bracket))
+}
+
+/// Builds the state clients see, loading only the foods it shows.
+async fn state_of(
+    app: &AppState,
+    id: &str,
+    book_id: i64,
+    bracket: &Bracket,
+) -> AppResult<WorldcupState> {
+    let progress = bracket.progress();
+    let mut ids: Vec<i64> = Vec::new();
+    if let Some((l, r)) = progress.current {
+        ids.extend([l, r]);
+    }
+    ids.extend(progress.champion);
+    let foods: HashMap<i64, Food> = foods_by_ids(&app.db, &app.storage, &ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    let food = |id: i64| foods.get(&id).cloned().unwrap_or_else(|| deleted_food(id));
+    Ok(WorldcupState {
+        id: id.to_owned(),
+        book_id,
+        size: bracket.size(),
+        round: progress.round,
+        match_no: progress.match_no,
+        matches_in_round: progress.matches_in_round,
+        label: progress.label(),
+        current: progress.current.map(|(l, r)| Match {
+            left: food(l),
+            right: food(r),
+        }),
+        finished: progress.finished(),
+        champion: progress.champion.map(food),
+        picks: progress.picks,
+    })
+}
+
+/// Stands in for a food deleted after it was drawn, so old world cups still display.
+fn deleted_food(id: i64) -> Food {
+    Food {
+        id,
+        name: "(삭제된 음식)".to_owned(),
+        description: String::new(),
+        details: String::new(),
+        image_url: None,
+        credit: String::new(),
+        alt_image_url: None,
+        alt_credit: None,
+        categories: Vec::new(),
+    }
+}
+
+/// Starts a world cup over foods drawn uniformly at random from a book.
+#[utoipa::path(post, path = "/books/{id}/worldcups", tag = "worldcup", request_body = StartWorldcupRequest,
+    responses((status = 201, body = WorldcupState), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn start_worldcup(
+    State(state): State<AppState>,
+    Path(book_id): Path<i64>,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<WorldcupState>)> {
+    // The body is optional: an empty one means every default.
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        StartWorldcupRequest::default()
+    } else {
+        axum::Json::<StartWorldcupRequest>::from_bytes(&body)
+            .map_err(AppError::from)?
+            .0
+    };
+    if request.exclude_food_ids.len() > 64 {
+        return Err(AppError::field("exclude_food_ids", "at most 64 foods"));
+    }
+    let mut candidates = book_food_ids(&state, book_id)
+        .await?
+        .ok_or(AppError::NotFound("book"))?;
+    candidates.retain(|id| !request.exclude_food_ids.contains(id));
+    let size = match request.size {
+        Some(size) if !bracket::is_valid_size(size) => {
+            return Err(AppError::field("size", "must be 2, 4, 8, 16, 32 or 64"));
+        }
+        Some(size) if size as usize > candidates.len() => {
+            return Err(AppError::field(
+                "size",
+                format!("only {} foods are left to draw from", candidates.len()),
+            ));
+        }
+        Some(size) => size,
+        None => bracket::default_size(candidates.len()).ok_or_else(|| {
+            AppError::field(
+                "exclude_food_ids",
+                "at least 2 foods must be left to draw from",
+            )
+        })?,
+    };
+    // A partial Fisher–Yates shuffle: every subset and order equally likely.
+    let (drawn, _) = candidates.partial_shuffle(&mut rand::rng(), size as usize);
+    let bracket = Bracket::new(drawn.to_vec());
+    let id = new_id();
+    let now = now_ms();
+    let entrants = encode_ids(bracket.entrants());
+    db::retrying(|| async {
+        let txn = state.db.begin().await?;
+        // The counter first: taking the book row's write lock before the insert's foreign-key
+        // check (a shared lock on the same row) keeps concurrent starts from deadlocking.
+        let counted = exec(&txn, "UPDATE books SET play_count = play_count + 1 WHERE id = ?", vals![book_id]).await?;
+        if counted.rows_affected() != 1 {
+            return Err(sea_orm::DbErr::RecordNotUpdated);
+        }
+        exec(
+            &txn,
+            "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, '', 0, ?, ?, ?)",
+            vals![id.clone(), book_id, i64::from(size), entrants.clone(), false, now, now],
+        )
+        .await?;
+        txn.commit().await
+    })
+    .await
+    .map_err(|e| match e {
+        sea_orm::DbErr::RecordNotUpdated => AppError::NotFound("book"),
+        e => e.into(),
+    })?;
+    let worldcup = state_of(&state, &id, book_id, &bracket).await?;
+    Ok((StatusCode::CREATED, Json(worldcup)))
+}
+
+/// The member food ids of a book (cached briefly, like the book itself), or `None` if the
+/// book does not exist.
+async fn book_food_ids(state: &AppState, book_id: i64) -> AppResult<Option<Vec<i64>>> {
+    let key = format!("book-food-ids:{book_id}");
+    if let Some(bytes) = state.cache.get(&key) {
+        return Ok(serde_json::from_slice(&bytes).ok());
+    }
+    let generation = state.cache.generation();
+    if fetch_i64(
+        &state.db,
+        "SELECT id FROM books WHERE id = ?",
+        vals![book_id],
+    )
+    .await?
+    .is_none()
+    {
+        return Ok(None);
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        food_id: i64,
+    }
+    let ids: Vec<i64> = fetch_all::<Row>(
+        &state.db,
+        "SELECT food_id FROM book_foods WHERE book_id = ? ORDER BY food_id",
+        vals![book_id],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.food_id)
+    .collect();
+    let bytes = serde_json::to_vec(&ids).map_err(anyhow::Error::from)?;
+    state.cache.put(&key, generation, bytes.into());
+    Ok(Some(ids))
+}
+
+/// The state of a world cup, finished or not.
+#[utoipa::path(get, path = "/worldcups/{id}", tag = "worldcup",
+    responses((status = 200, body = WorldcupState), (status = 404, body = crate::error::Problem)))]
+async fn get_worldcup(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<WorldcupState>> {
+    let (row, bracket) = load(&state.db, &id).await?;
+    Ok(Json(
+        state_of(&state, &row.id, row.book_id, &bracket).await?,
+    ))
+}
+
+/// Picks the winner of the current match.
+#[utoipa::path(post, path = "/worldcups/{id}/picks", tag = "worldcup", request_body = PickRequest,
+    responses((status = 200, body = WorldcupState), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "finished, or changed by another pick meanwhile"),
+        (status = 422, body = crate::error::Problem, description = "the food is not in the current match")))]
+async fn pick_winner(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<PickRequest>,
+) -> AppResult<Json<WorldcupState>> {
+    let (row, mut bracket) = load(&state.db, &id).await?;
+    let last_match = bracket.progress().picks.last().copied();
+    bracket.pick(body.winner).map_err(|e| match e {
+        BracketError::Finished => {
+            AppError::Conflict("this world cup is already finished".to_owned())
+        }
+        // A pick for the match just decided comes from a stale screen or a double tap.
+        _ if last_match.is_some_and(|p| body.winner == p.left_id || body.winner == p.right_id) => {
+            AppError::Conflict("this match was already decided; reload the world cup".to_owned())
+        }
+        _ => AppError::field("winner", "is not one of the two foods of the current match"),
+    })?;
+    let finished = bracket.progress().finished();
+    if finished {
+        finish(&state.db, &row, &bracket).await?;
+    } else {
+        save(&state.db, &row, &bracket, false).await?;
+    }
+    Ok(Json(
+        state_of(&state, &row.id, row.book_id, &bracket).await?,
+    ))
+}
+
+/// Saves the final pick and adds the world cup to its book's statistics, atomically.
+///
+/// Every transaction that counts for a book (starts, finishes) locks the book's row first,
+/// so they queue instead of deadlocking; a lost race is retried all the same.
+async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
+    let result = db::retrying(|| async {
+        let txn = db.begin().await?;
+        exec(
+            &txn,
+            "UPDATE books SET finished_count = finished_count + 1 WHERE id = ?",
+            vals![row.book_id],
+        )
+        .await?;
+        if !saved(&txn, row, bracket, true).await? {
+            return Ok(false);
+        }
+        record_statistics(&txn, row.book_id, bracket).await?;
+        txn.commit().await?;
+        Ok(true)
+    })
+    .await?;
+    if !result {
+        return Err(stale());
+    }
+    Ok(())
+}
+
+fn stale() -> AppError {
+    AppError::Conflict("this world cup was changed meanwhile (another tab?); reload it".to_owned())
+}
+
+/// Takes back the last pick.
+#[utoipa::path(delete, path = "/worldcups/{id}/picks/last", tag = "worldcup",
+    responses((status = 200, body = WorldcupState), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "nothing to undo, or finished")))]
+async fn undo_pick(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<WorldcupState>> {
+    let (row, mut bracket) = load(&state.db, &id).await?;
+    bracket.undo().map_err(|e| match e {
+        BracketError::Finished => {
+            AppError::Conflict("a finished world cup cannot be undone".to_owned())
+        }
+        _ => AppError::Conflict("nothing has been picked yet".to_owned()),
+    })?;
+    save(&state.db, &row, &bracket, false).await?;
+    Ok(Json(
+        state_of(&state, &row.id, row.book_id, &bracket).await?,
+    ))
+}
+
+/// Writes the new picks if nobody else changed the world cup since it was read.
+async fn save(
+    c: &impl ConnectionTrait,
+    row: &WorldcupRow,
+    bracket: &Bracket,
+    finished: bool,
+) -> AppResult<()> {
+    if saved(c, row, bracket, finished).await? {
+        Ok(())
+    } else {
+        Err(stale())
+    }
+}
+
+/// Answers whether the conditional update of the picks went through.
+async fn saved(
+    c: &impl ConnectionTrait,
+    row: &WorldcupRow,
+    bracket: &Bracket,
+    finished: bool,
+) -> Result<bool, sea_orm::DbErr> {
+    let done = exec(
+        c,
+        "UPDATE worldcups SET picks = ?, pick_count = ?, finished = ?, updated_at = ? \
+         WHERE id = ? AND pick_count = ? AND finished = ?",
+        vals![
+            encode_ids(bracket.picks()),
+            bracket.picks().len() as i64,
+            finished,
+            now_ms(),
+            row.id.clone(),
+            row.pick_count,
+            false
+        ],
+    )
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds a finished world cup's matches to its book's statistics: foods knocked out in the same
+/// round share their tallies, so this takes a handful of statements whatever the size.
+async fn record_statistics(
+    c: &impl ConnectionTrait,
+    book_id: i64,
+    bracket: &Bracket,
+) -> Result<(), sea_orm::DbErr> {
+    let tallies = bracket.tallies();
+    // Statistics only for foods that still exist in the catalog.
+    let ids: Vec<i64> = tallies.iter().map(|t| t.0).collect();
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+    }
+    let existing: std::collections::HashSet<i64> = fetch_all::<Row>(
+        c,
+        &format!(
+            "SELECT id FROM foods WHERE id IN ({})",
+            placeholders(ids.len())
+        ),
+        ids.iter().map(|&i| i.into()).collect(),
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    let champion = bracket.progress().champion;
+    let mut groups: HashMap<(u32, u32, u32), Vec<i64>> = HashMap::new();
+    for (food, wins, matches) in tallies.into_iter().filter(|t| existing.contains(&t.0)) {
+        let title = u32::from(Some(food) == champion);
+        groups.entry((wins, matches, title)).or_default().push(food);
+    }
+    let mut all: Vec<i64> = groups.values().flatten().copied().collect();
+    all.sort_unstable();
+    if !all.is_empty() {
+        let rows = vec!["(?, ?, 0, 0, 0)"; all.len()].join(", ");
+        let sql = db::insert_ignore_sql(
+            c.get_database_backend(),
+            &format!(
+                "INTO book_food_stats (book_id, food_id, wins, matches, championships) VALUES {rows}"
+            ),
+        );
+        let values = all
+            .iter()
+            .flat_map(|&f| [book_id.into(), f.into()])
+            .collect();
+        exec(c, &sql, values).await?;
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_unstable();
+    for ((wins, matches, title), foods) in groups {
+        let mut values = vals![
+            i64::from(wins),
+            i64::from(matches),
+            i64::from(title),
+            book_id
+        ];
+        values.extend(foods.iter().map(|&f| f.into()));
+        exec(
+            c,
+            &format!(
+                "UPDATE book_food_stats SET wins = wins + ?, matches = matches + ?, championships = championships + ? \
+                 WHERE book_id = ? AND food_id IN ({})",
+                placeholders(foods.len())
+            ),
+            values,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every food of a book with its record over finished world cups.
+#[utoipa::path(get, path = "/books/{id}/ranking", tag = "worldcup",
+    responses((status = 200, body = Ranking), (status = 404, body = crate::error::Problem)))]
+async fn book_ranking(
+    State(state): State<AppState>,
+    Path(book_id): Path<i64>,
+) -> AppResult<Json<Ranking>> {
+    let finished = fetch_i64(
+        &state.db,
+        "SELECT finished_count FROM books WHERE id = ?",
+        vals![book_id],
+    )
+    .await?
+    .ok_or(AppError::NotFound("book"))?;
+    #[derive(FromQueryResult)]
+    struct Row {
+        food_id: i64,
+        wins: i64,
+        matches: i64,
+        championships: i64,
+    }
+    // Every member food with its record (zero when it has never played).
+    let rows = fetch_all::<Row>(
+        &state.db,
+        "SELECT bf.food_id, COALESCE(s.wins, 0) AS wins, COALESCE(s.matches, 0) AS matches, \
+         COALESCE(s.championships, 0) AS championships \
+         FROM book_foods bf LEFT JOIN book_food_stats s ON s.book_id = bf.book_id AND s.food_id = bf.food_id \
+         WHERE bf.book_id = ?",
+        vals![book_id],
+    )
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.food_id).collect();
+    let mut foods: HashMap<i64, Food> = foods_by_ids(&state.db, &state.storage, &ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    let mut items: Vec<RankingItem> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let food = foods.remove(&r.food_id)?;
+            Some(RankingItem {
+                win_rate: rate(r.wins, r.matches),
+                champion_rate: rate(r.championships, finished),
+                food,
+                wins: r.wins,
+                matches: r.matches,
+                championships: r.championships,
+            })
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        b.championships
+            .cmp(&a.championships)
+            .then(b.win_rate.total_cmp(&a.win_rate))
+            .then_with(|| a.food.name.cmp(&b.food.name))
+    });
+    Ok(Json(Ranking {
+        book_id,
+        worldcups_finished: finished,
+        items,
+    }))
+}
+
+fn rate(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Deletes unfinished world cups untouched for longer than `max_age`; answers how many.
+pub async fn purge_abandoned(db: &Db, max_age: Duration) -> Result<u64, sea_orm::DbErr> {
+    let cutoff = now_ms() - max_age.as_millis() as i64;
+    let done = exec(
+        db,
+        "DELETE FROM worldcups WHERE finished = ? AND updated_at < ?",
+        vals![false, cutoff],
+    )
+    .await?;
+    Ok(done.rows_affected())
 }
