@@ -63,6 +63,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     init_tracing(&config);
+    for var in &config.unknown_variables {
+        tracing::warn!("{var} is not a variable ipmat knows; check its spelling");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -131,6 +131,8 @@ pub struct Config {
     pub worldcup_max_age: Duration,
     /// Maximum number of database connections in the pool.
     pub db_max_connections: u32,
+    /// `IPMAT_*` variables this program does not know (likely typos), logged at start.
+    pub unknown_variables: Vec<String>,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -224,15 +226,19 @@ impl Config {
     /// Builds the configuration from a map of variables (the environment, in tests a literal).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
         let vars = resolve_file_vars(vars)?;
-        for key in vars.keys() {
-            let plain = key.strip_suffix("_FILE").unwrap_or(key);
-            if key.starts_with("IPMAT_")
-                && !KNOWN.contains(&key.as_str())
-                && !(key.ends_with("_FILE") && FILE_BACKED.contains(&plain))
-            {
-                return Err(bad(key, "unknown variable (check its spelling)"));
-            }
-        }
+        // Unknown names are reported, not fatal: deployment tools set their own IPMAT_*
+        // variables (image names, ports) next to the server's.
+        let mut unknown: Vec<String> = vars
+            .keys()
+            .filter(|key| {
+                let plain = key.strip_suffix("_FILE").unwrap_or(key);
+                key.starts_with("IPMAT_")
+                    && !KNOWN.contains(&key.as_str())
+                    && !(key.ends_with("_FILE") && FILE_BACKED.contains(&plain))
+            })
+            .cloned()
+            .collect();
+        unknown.sort();
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         let mode = parse_mode(get("IPMAT_MODE"))?;
@@ -328,6 +334,7 @@ impl Config {
             trusted_proxies,
             worldcup_max_age: Duration::from_secs(worldcup_max_age_hours * 3600),
             db_max_connections: db_max_connections as u32,
+            unknown_variables: unknown,
         })
     }
 }
@@ -604,7 +611,6 @@ mod tests {
             ("IPMAT_TRUSTED_PROXIES", "10.0.0.0/99"),
             ("IPMAT_WORLDCUP_MAX_AGE_HOURS", "0"),
             ("IPMAT_DB_PORT", "99999"),
-            ("IPMAT_TYPO", "1"),
         ];
         for (var, value) in cases {
             let mut v = vars(&[(var, value)]);
@@ -618,6 +624,12 @@ mod tests {
             let err = Config::from_vars(&v).expect_err(var);
             assert_eq!(err.var, var, "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn unknown_variables_are_reported() {
+        let c = Config::from_vars(&vars(&[("IPMAT_SEDE", "off"), ("OTHER", "x")])).unwrap();
+        assert_eq!(c.unknown_variables, ["IPMAT_SEDE"]);
     }
 
     #[test]
