@@ -33,6 +33,7 @@ pub struct AppState {
     pub storage: Storage,
     pub cache: Arc<ResponseCache>,
     pub visitors: Arc<VisitorTracker>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The OpenAPI document's top level; paths are collected from the routers.
@@ -104,10 +105,15 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/docs")
                 .url("/docs/openapi.json", ApiDoc::openapi_for_docs()),
         )
+        .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
         .fallback(crate::web::serve_app)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::visitors::count_visitor,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_requests,
         ))
         .layer(middleware::from_fn(json_charset))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -181,6 +187,7 @@ impl App {
             storage,
             cache: Arc::new(ResponseCache::new(Duration::from_secs(2))),
             visitors: Arc::new(VisitorTracker::default()),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         };
         let router = router(state.clone());
         Ok(App {

@@ -120,9 +120,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "starting ipmat {}",
         env!("CARGO_PKG_VERSION")
     );
+    let notify_url = config.notify_url.clone();
     let app = crate::App::build(config).await?;
-    tracing::info!("listening on http://{}", app.local_addr());
-    app.run().await?;
+    let addr = app.local_addr();
+    tracing::info!("listening on http://{addr}");
+    let version = env!("CARGO_PKG_VERSION");
+    let instance = crate::notify::instance_name();
+    if let Some(url) = notify_url.clone() {
+        let text = format!("ipmat {version} started on {instance} ({addr})");
+        tokio::spawn(async move { crate::notify::send(&url, &text).await });
+    }
+    let result = app.run().await;
+    if let Some(url) = notify_url {
+        let text = match &result {
+            Ok(()) => format!("ipmat {version} stopped on {instance}"),
+            Err(e) => format!("ipmat {version} stopped on {instance} after an error: {e}"),
+        };
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            crate::notify::send(&url, &text),
+        )
+        .await;
+    }
+    result?;
     tracing::info!("stopped");
     Ok(())
 }

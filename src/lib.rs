@@ -13,6 +13,8 @@ pub mod error;
 pub mod extract;
 pub mod maintenance;
 pub mod media;
+pub mod metrics;
+pub mod notify;
 pub mod ops;
 pub mod quiz;
 pub mod seed;

@@ -201,6 +201,7 @@ async fn signup(
         false,
     )
     .await?;
+    state.metrics.count(crate::metrics::Event::Signup);
     let user = load_user(&state, id).await?;
     let token = auth::create_session(&state, id).await?;
     Ok(session_response(&state, &user, token, StatusCode::CREATED))
@@ -245,6 +246,7 @@ async fn login(
         }
         None => {
             throttle::failed(&state.db, &keys).await?;
+            state.metrics.count(crate::metrics::Event::LoginFailed);
             Err(AppError::BadCredentials)
         }
     }

@@ -27,6 +27,7 @@ use crate::catalog::queries::foods_by_ids;
 use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path};
+use crate::metrics::Event;
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -268,6 +269,7 @@ async fn start_worldcup(
         sea_orm::DbErr::RecordNotUpdated => AppError::NotFound("book"),
         e => e.into(),
     })?;
+    state.metrics.count(Event::WorldcupStarted);
     let worldcup = state_of(&state, &id, book_id, &bracket).await?;
     Ok((StatusCode::CREATED, Json(worldcup)))
 }
@@ -346,6 +348,7 @@ async fn pick_winner(
     let finished = bracket.progress().finished();
     if finished {
         finish(&state.db, &row, &bracket).await?;
+        state.metrics.count(Event::WorldcupFinished);
     } else {
         save(&state.db, &row, &bracket, false).await?;
     }

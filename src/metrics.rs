@@ -1,0 +1,311 @@
+//! Prometheus metrics, kept per application instance (no global recorder), and the request
+//! middleware that records them and writes one log line per request.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// Counters of application events.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    WorldcupStarted,
+    WorldcupFinished,
+    ExamCreated,
+    AttemptSubmitted,
+    Signup,
+    LoginFailed,
+}
+
+impl Event {
+    const ALL: [Event; 6] = [
+        Event::WorldcupStarted,
+        Event::WorldcupFinished,
+        Event::ExamCreated,
+        Event::AttemptSubmitted,
+        Event::Signup,
+        Event::LoginFailed,
+    ];
+
+    fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Event::WorldcupStarted => ("ipmat_worldcups_started_total", "World cups started."),
+            Event::WorldcupFinished => (
+                "ipmat_worldcups_finished_total",
+                "World cups played to a champion.",
+            ),
+            Event::ExamCreated => ("ipmat_exams_created_total", "Quiz exams created."),
+            Event::AttemptSubmitted => {
+                ("ipmat_attempts_submitted_total", "Quiz attempts submitted.")
+            }
+            Event::Signup => ("ipmat_signups_total", "Accounts created."),
+            Event::LoginFailed => ("ipmat_login_failures_total", "Failed log-ins."),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Series {
+    count: AtomicU64,
+    /// Cumulative per bucket, plus the sum in microseconds.
+    buckets: [AtomicU64; BUCKETS.len()],
+    sum_micros: AtomicU64,
+}
+
+/// All metrics of one instance.
+#[derive(Default)]
+pub struct Metrics {
+    /// (method, route, status) → request count and latency histogram.
+    requests: RwLock<HashMap<(String, String, u16), std::sync::Arc<Series>>>,
+    events: [AtomicU64; Event::ALL.len()],
+}
+
+impl Metrics {
+    /// Counts an application event.
+    pub fn count(&self, event: Event) {
+        self.events[event as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let key = (method.to_owned(), route.to_owned(), status);
+        let series = {
+            let read = self.requests.read().unwrap_or_else(|e| e.into_inner());
+            read.get(&key).cloned()
+        };
+        let series = match series {
+            Some(s) => s,
+            None => {
+                let mut write = self.requests.write().unwrap_or_else(|e| e.into_inner());
+                write.entry(key).or_default().clone()
+            }
+        };
+        series.count.fetch_add(1, Ordering::Relaxed);
+        series
+            .sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                series.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The Prometheus text exposition of every metric, with the pool figures given.
+    pub fn render(&self, pool: Option<PoolStats>) -> String {
+        let mut out = String::new();
+        let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
+        let mut keys: Vec<_> = requests.keys().collect();
+        keys.sort();
+        out.push_str(
+            "# HELP ipmat_http_requests_total HTTP requests by route template and status.\n",
+        );
+        out.push_str("# TYPE ipmat_http_requests_total counter\n");
+        for key in &keys {
+            let s = &requests[*key];
+            let _ = writeln!(
+                out,
+                "ipmat_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
+                key.0,
+                escape(&key.1),
+                key.2,
+                s.count.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP ipmat_http_request_duration_seconds HTTP request latency.\n");
+        out.push_str("# TYPE ipmat_http_request_duration_seconds histogram\n");
+        for key in &keys {
+            let s = &requests[*key];
+            let labels = format!(
+                "method=\"{}\",route=\"{}\",status=\"{}\"",
+                key.0,
+                escape(&key.1),
+                key.2
+            );
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "ipmat_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    s.buckets[i].load(Ordering::Relaxed)
+                );
+            }
+            let count = s.count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "ipmat_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let sum = s.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "ipmat_http_request_duration_seconds_sum{{{labels}}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "ipmat_http_request_duration_seconds_count{{{labels}}} {count}"
+            );
+        }
+        for event in Event::ALL {
+            let (name, help) = event.name();
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(
+                out,
+                "{name} {}",
+                self.events[event as usize].load(Ordering::Relaxed)
+            );
+        }
+        if let Some(pool) = pool {
+            out.push_str("# HELP ipmat_db_pool_connections Database connections by state.\n");
+            out.push_str("# TYPE ipmat_db_pool_connections gauge\n");
+            let _ = writeln!(
+                out,
+                "ipmat_db_pool_connections{{state=\"idle\"}} {}",
+                pool.idle
+            );
+            let _ = writeln!(
+                out,
+                "ipmat_db_pool_connections{{state=\"in_use\"}} {}",
+                pool.size.saturating_sub(pool.idle)
+            );
+            let _ = writeln!(
+                out,
+                "# HELP ipmat_db_pool_max_connections Pool size limit.\n# TYPE ipmat_db_pool_max_connections gauge"
+            );
+            let _ = writeln!(out, "ipmat_db_pool_max_connections {}", pool.max);
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Connection pool figures.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The pool figures of the app's database.
+pub fn pool_stats(state: &AppState) -> Option<PoolStats> {
+    use sea_orm::DatabaseConnectionType as C;
+    let max = state.config.db_max_connections;
+    let (size, idle) = match &state.db.inner {
+        C::SqlxSqlitePoolConnection(_) => {
+            let p = state.db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        C::SqlxMySqlPoolConnection(_) => {
+            let p = state.db.get_mysql_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        C::SqlxPostgresPoolConnection(_) => {
+            let p = state.db.get_postgres_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    };
+    Some(PoolStats { size, idle, max })
+}
+
+/// `GET /metrics`
+pub async fn get_metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(pool_stats(&state));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Records every request's route, status and latency, and logs one line for it.
+pub async fn track_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| unmatched_route(request.uri().path()));
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe(method.as_str(), &route, status, elapsed.as_secs_f64());
+    tracing::info!(
+        target: "ipmat::request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// A bounded label for requests no route matched (the web app, missing files).
+fn unmatched_route(path: &str) -> String {
+    if path.starts_with("/api/") {
+        "/api/unmatched".to_owned()
+    } else {
+        "/app".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_counts_requests_and_events() {
+        let m = Metrics::default();
+        m.observe("GET", "/api/v1/books", 200, 0.002);
+        m.observe("GET", "/api/v1/books", 200, 0.2);
+        m.count(Event::WorldcupStarted);
+        let text = m.render(Some(PoolStats {
+            size: 3,
+            idle: 1,
+            max: 8,
+        }));
+        assert!(
+            text.contains(
+                "ipmat_http_requests_total{method=\"GET\",route=\"/api/v1/books\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("le=\"0.0025\"} 1"), "{text}");
+        assert!(text.contains("le=\"+Inf\"} 2"));
+        assert!(text.contains("ipmat_worldcups_started_total 1"));
+        assert!(text.contains("ipmat_db_pool_connections{state=\"in_use\"} 2"));
+    }
+}
