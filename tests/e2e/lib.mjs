@@ -63,15 +63,21 @@ export function assertNoErrors(page) {
   assert.deepEqual(page.errors, [], `the page logged errors:\n${page.errors.join('\n')}`);
 }
 
-/** Waits until every <img> on the page has loaded (or failed), so screenshots show photos. */
-export async function imagesLoaded(page) {
-  await page.waitForFunction(() => [...document.images].every((img) => img.complete), null, { timeout: 10000 });
+/**
+ * Waits until the images that can be seen have loaded (or failed), so screenshots show photos.
+ * Lazy images far below the viewport never load by themselves and are skipped, unless `all`.
+ */
+export async function imagesLoaded(page, { all = false } = {}) {
+  if (all) await page.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((img) => { img.loading = 'eager'; }));
+  await page.waitForFunction((everything) => [...document.images]
+    .filter((img) => everything || img.loading !== 'lazy' || img.getBoundingClientRect().top < window.innerHeight * 1.5)
+    .every((img) => img.complete), all, { timeout: 10000 });
 }
 
 /** Saves a phone-sized screenshot under docs/screenshots/NAME.png. */
 export async function screenshot(page, name, { fullPage = false } = {}) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await imagesLoaded(page).catch(() => {});
+  await imagesLoaded(page, { all: fullPage });
   await page.evaluate(() => document.getElementById('toast')?.classList.remove('show'));
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
 }

@@ -21,7 +21,19 @@ bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 # The server refuses unknown IPMAT_* variables: keep only the ones it knows from here on.
 unset IPMAT_BIN
 chromium="${CHROMIUM:-/usr/bin/chromium}"
+# Chromium comes from the distribution (playwright-core never downloads a browser). As root on a
+# Debian-like machine it is installed when missing, with Korean fonts for readable screenshots.
+if [[ ! -x "$chromium" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  echo "run.sh: installing Chromium with apt-get" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "run.sh: apt-get could not install chromium" >&2
+fi
 [[ -x "$chromium" ]] || { echo "run.sh: Chromium not found at $chromium (apt-get install -y chromium)" >&2; exit 2; }
+if [[ -z "${CI:-}" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null && command -v fc-list >/dev/null \
+  && [[ -z "$(fc-list :lang=ko 2>/dev/null)" ]]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 \
+    || echo "run.sh: no Korean font; screenshots will show boxes" >&2
+fi
 command -v node >/dev/null || { echo "run.sh: node is required" >&2; exit 2; }
 
 cd "$here"

@@ -209,7 +209,7 @@ export function foodImage(food, { alt = true, className = 'food-img', useAlt = f
     return h('img', { class: className, src: url, alt: alt ? food.name : '', loading: 'lazy', decoding: 'async' });
   }
   return h(
-    'div',
+    'span',
     { class: `${className} img-placeholder`, role: alt ? 'img' : null, 'aria-label': alt ? food.name : null },
     h('span', { 'aria-hidden': 'true' }, (food.name || '?').slice(0, 1)),
   );

@@ -136,7 +136,7 @@ async function foodsTab(panel) {
   function foodRow(food) {
     const edit = h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: () => openEditor(food) }, t('admin.edit'));
     const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small' }, t('admin.delete'));
-    const li = h('li', null,
+    const li = h('li', { 'data-food-id': String(food.id) },
       foodImage(food, { className: 'thumb', alt: false }),
       h('span', { class: 'admin-item-text' }, h('strong', null, food.name), h('span', { class: 'meta' }, [food.description, (food.categories || []).join(', ')].filter(Boolean).join(' · '))),
       h('span', { class: 'admin-actions' }, edit, remove));
@@ -156,9 +156,15 @@ async function foodsTab(panel) {
   }
 
   function openEditor(food) {
-    replace(editorSlot, foodEditor(food, categories, () => {
+    replace(editorSlot, foodEditor(food, categories, async (saved) => {
       editorSlot.replaceChildren();
-      load(true);
+      await load(true);
+      // Show what was just saved even when it is not on the first page of the list.
+      if (saved?.id && !list.querySelector(`[data-food-id="${saved.id}"]`)) {
+        list.querySelector('.empty')?.remove();
+        list.prepend(foodRow(saved));
+      }
+      list.querySelector(`[data-food-id="${saved?.id}"]`)?.classList.add('just-saved');
     }));
     editorSlot.querySelector('h2')?.focus();
   }

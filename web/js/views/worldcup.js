@@ -84,6 +84,7 @@ function renderPlay(root, initial, name, ctx) {
       h('span', { class: 'vs', 'aria-hidden': 'true' }, 'VS'),
       card(cup.current.right, 'right'));
     undo.disabled = cup.picks.length === 0;
+    ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
     if (focusSide) cards.querySelector(`[data-side="${focusSide}"]`)?.focus({ preventScroll: true });
   }
 
@@ -197,8 +198,8 @@ async function renderChampion(root, cup, name, ctx) {
   await fillRanking(ranking, cup.book_id, champion?.id);
 }
 
-/** Appends the ranking table of a book (with "more" when paged). */
-export async function fillRanking(section, bookId, highlightId) {
+/** Appends the ranking table of a book: `step` rows at first, "more" shows (and fetches) more. */
+export async function fillRanking(section, bookId, highlightId, step = 10) {
   const body = h('tbody');
   const table = h('div', { class: 'table-wrap' },
     h('table', { class: 'ranking', 'data-testid': 'ranking' },
@@ -211,29 +212,40 @@ export async function fillRanking(section, bookId, highlightId) {
   const more = h('button', { type: 'button', class: 'btn btn-ghost', hidden: true }, t('common.more'));
   const slot = messageSlot();
   section.append(table, slot, more);
+  const items = [];
   let cursor = null;
-  let rank = 0;
-  async function load() {
+  let exhausted = false;
+  let shown = 0;
+
+  async function fetchPage() {
+    const page = await get(`/books/${bookId}/ranking${query({ cursor })}`);
+    items.push(...(Array.isArray(page) ? page : page.items || []));
+    cursor = Array.isArray(page) ? null : page.next_cursor;
+    exhausted = !cursor;
+  }
+
+  function row(item, rank) {
+    return h('tr', { class: item.food.id === highlightId ? 'highlight' : null },
+      h('td', null, String(rank)),
+      h('td', null, h('span', { class: 'rank-food' }, foodImage(item.food, { className: 'thumb', alt: false }), item.food.name)),
+      h('td', { class: 'num' }, fmtPercent(item.champion_rate), h('span', { class: 'sub' }, t('ranking.times', { n: fmtNumber(item.championships) }))),
+      h('td', { class: 'num' }, fmtPercent(item.win_rate), h('span', { class: 'sub' }, t('ranking.of', { wins: fmtNumber(item.wins), matches: fmtNumber(item.matches) }))));
+  }
+
+  async function showMore() {
     try {
-      const page = await get(`/books/${bookId}/ranking${query({ cursor })}`);
-      const items = Array.isArray(page) ? page : page.items || [];
-      for (const item of items) {
-        rank += 1;
-        body.append(h('tr', { class: item.food.id === highlightId ? 'highlight' : null },
-          h('td', null, String(rank)),
-          h('td', null, h('span', { class: 'rank-food' }, foodImage(item.food, { className: 'thumb', alt: false }), item.food.name)),
-          h('td', { class: 'num' }, fmtPercent(item.champion_rate), h('span', { class: 'sub' }, t('ranking.times', { n: fmtNumber(item.championships) }))),
-          h('td', { class: 'num' }, fmtPercent(item.win_rate), h('span', { class: 'sub' }, t('ranking.of', { wins: fmtNumber(item.wins), matches: fmtNumber(item.matches) })))));
-      }
-      if (!rank) body.append(h('tr', null, h('td', { colspan: '4', class: 'empty' }, t('ranking.empty'))));
-      cursor = Array.isArray(page) ? null : page.next_cursor;
-      more.hidden = !cursor;
+      while (items.length < shown + step && !exhausted) await fetchPage();
+      const next = items.slice(shown, shown + step);
+      next.forEach((item, i) => body.append(row(item, shown + i + 1)));
+      shown += next.length;
+      if (!items.length) body.append(h('tr', null, h('td', { colspan: '4', class: 'empty' }, t('ranking.empty'))));
+      more.hidden = shown >= items.length && exhausted;
     } catch (err) {
       slot.showError(err);
     }
   }
-  more.addEventListener('click', () => busy(more, load));
-  await load();
+  more.addEventListener('click', () => busy(more, showMore));
+  await showMore();
 }
 
 export async function rankingView(ctx) {
@@ -244,7 +256,7 @@ export async function rankingView(ctx) {
     pageTitle(t('wc.ranking', { book: book.name })),
     h('p', null, h('a', { class: 'btn btn-primary', href: `/books/${book.id}` }, t('book.start'))),
     section);
-  await fillRanking(section, book.id, null);
+  await fillRanking(section, book.id, null, 50);
   return root;
 }
 
