@@ -346,7 +346,14 @@ async fn the_openapi_document_describes_every_route() {
 #[tokio::test]
 async fn every_app_path_serves_the_web_app() {
     let app = TestApp::spawn(Engine::Sqlite).await;
-    for path in ["/", "/quiz/ABC234", "/worldcup/some-id", "/login", "/admin"] {
+    for path in [
+        "/",
+        "/quiz/ABC234",
+        "/worldcup/some-id",
+        "/login",
+        "/admin",
+        "/quiz/ABC234/attempts/john.doe",
+    ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert!(

@@ -455,6 +455,28 @@ async fn rankings_add_up_finished_world_cups_only(engine: Engine) {
             assert!(pair[0]["food"]["name"].as_str() < pair[1]["food"]["name"].as_str());
         }
     }
+    let (_, first) = app
+        .get(&format!("/api/v1/books/{book}/ranking?limit=3"))
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = app
+        .get(&format!(
+            "/api/v1/books/{book}/ranking?limit=3&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next_cursor"], Value::Null);
+    assert_eq!(
+        second["items"][0], items[3],
+        "pages continue where the last one stopped"
+    );
+    for bad in ["limit=0", "limit=201", "cursor=abc"] {
+        let (status, _) = app
+            .get(&format!("/api/v1/books/{book}/ranking?{bad}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
     let (status, _) = app.get("/api/v1/books/999999/ranking").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Deleting a food removes its statistics with it; the ranking still answers.

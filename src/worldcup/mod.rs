@@ -26,7 +26,7 @@ use crate::catalog::model::Food;
 use crate::catalog::queries::foods_by_ids;
 use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::metrics::Event;
 use crate::vals;
 
@@ -97,7 +97,7 @@ pub struct RankingItem {
     pub champion_rate: f64,
 }
 
-/// A book's ranking.
+/// A book's ranking, a page at a time.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Ranking {
     pub book_id: i64,
@@ -105,6 +105,18 @@ pub struct Ranking {
     pub worldcups_finished: i64,
     /// By championships, then win rate, then name.
     pub items: Vec<RankingItem>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Query of `GET /books/{id}/ranking`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RankingQuery {
+    /// Page size, 1..=200 (default 50).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -521,12 +533,23 @@ async fn record_statistics(
 }
 
 /// Every food of a book with its record over finished world cups.
-#[utoipa::path(get, path = "/books/{id}/ranking", tag = "worldcup",
+#[utoipa::path(get, path = "/books/{id}/ranking", tag = "worldcup", params(RankingQuery),
     responses((status = 200, body = Ranking), (status = 404, body = crate::error::Problem)))]
 async fn book_ranking(
     State(state): State<AppState>,
     Path(book_id): Path<i64>,
+    Query(query): Query<RankingQuery>,
 ) -> AppResult<Json<Ranking>> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::field("limit", "must be from 1 to 200"));
+    }
+    let offset: usize = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(c) => c
+            .parse()
+            .map_err(|_| AppError::field("cursor", "is not a cursor from this list"))?,
+    };
     let finished = fetch_i64(
         &state.db,
         "SELECT finished_count FROM books WHERE id = ?",
@@ -577,10 +600,14 @@ async fn book_ranking(
             .then(b.win_rate.total_cmp(&a.win_rate))
             .then_with(|| a.food.name.cmp(&b.food.name))
     });
+    let rest = items.len().saturating_sub(offset);
+    let next_cursor = (rest > limit).then(|| (offset + limit).to_string());
+    let items = items.into_iter().skip(offset).take(limit).collect();
     Ok(Json(Ranking {
         book_id,
         worldcups_finished: finished,
         items,
+        next_cursor,
     }))
 }
 
