@@ -1,16 +1,16 @@
-//! A small cache of serialized answers that rarely change (the book list, book details).
+//! A small cache of what rarely changes: serialized answers (the book list, book details) and
+//! the foods of a book (for world cups).
 //!
 //! Entries live for a short time-to-live so that several replicas converge quickly, and every
 //! catalog write on this replica drops them at once by bumping the generation.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
-/// Serialized JSON bodies keyed by a string.
+/// Values of any type keyed by a string (each key always holds the same type).
 pub struct ResponseCache {
     ttl: Duration,
     generation: AtomicU64,
@@ -20,7 +20,7 @@ pub struct ResponseCache {
 struct Entry {
     at: Instant,
     generation: u64,
-    body: Bytes,
+    value: Arc<dyn Any + Send + Sync>,
 }
 
 impl ResponseCache {
@@ -32,19 +32,19 @@ impl ResponseCache {
         }
     }
 
-    /// The cached body for `key`, if fresh.
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    /// The cached value for `key`, if fresh (and of type `T`).
+    pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
         let generation = self.generation.load(Ordering::Acquire);
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
             .filter(|e| e.generation == generation && e.at.elapsed() < self.ttl)
-            .map(|e| e.body.clone())
+            .and_then(|e| e.value.clone().downcast::<T>().ok())
     }
 
-    /// Stores a body computed at `generation` (read before computing it, so that a write
+    /// Stores a value computed at `generation` (read before computing it, so that a write
     /// racing with the computation is never hidden).
-    pub fn put(&self, key: &str, generation: u64, body: Bytes) {
+    pub fn put<T: Send + Sync + 'static>(&self, key: &str, generation: u64, value: Arc<T>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() > 10_000 {
             entries.clear();
@@ -54,7 +54,7 @@ impl ResponseCache {
             Entry {
                 at: Instant::now(),
                 generation,
-                body,
+                value,
             },
         );
     }
@@ -78,16 +78,23 @@ mod tests {
     fn entries_expire_and_are_invalidated() {
         let cache = ResponseCache::new(Duration::from_secs(60));
         let g = cache.generation();
-        cache.put("k", g, Bytes::from_static(b"v"));
-        assert_eq!(cache.get("k").as_deref(), Some(&b"v"[..]));
+        cache.put("k", g, Arc::new("v".to_owned()));
+        assert_eq!(
+            cache.get::<String>("k").as_deref().map(String::as_str),
+            Some("v")
+        );
+        assert!(
+            cache.get::<u32>("k").is_none(),
+            "a key answers only its own type"
+        );
         cache.invalidate();
-        assert_eq!(cache.get("k"), None);
-        // A body computed before the invalidation is not served after it.
-        cache.put("k", g, Bytes::from_static(b"stale"));
-        assert_eq!(cache.get("k"), None);
+        assert!(cache.get::<String>("k").is_none());
+        // A value computed before the invalidation is not served after it.
+        cache.put("k", g, Arc::new("stale".to_owned()));
+        assert!(cache.get::<String>("k").is_none());
 
         let short = ResponseCache::new(Duration::ZERO);
-        short.put("k", short.generation(), Bytes::from_static(b"v"));
-        assert_eq!(short.get("k"), None);
+        short.put("k", short.generation(), Arc::new(1u32));
+        assert!(short.get::<u32>("k").is_none());
     }
 }

@@ -8,6 +8,7 @@
 pub mod bracket;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -173,12 +174,26 @@ async fn state_of(
         ids.extend([l, r]);
     }
     ids.extend(progress.champion);
-    let foods: HashMap<i64, Food> = foods_by_ids(&app.db, &app.storage, &ids)
+    // Usually every food shown is still in the book; the rest (left the book since the draw)
+    // are read from the catalog.
+    let members = book_foods(app, book_id).await?.unwrap_or_default();
+    let others: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !members.contains_key(id))
+        .collect();
+    let others: HashMap<i64, Food> = foods_by_ids(&app.db, &app.storage, &others)
         .await?
         .into_iter()
         .map(|f| (f.id, f))
         .collect();
-    let food = |id: i64| foods.get(&id).cloned().unwrap_or_else(|| deleted_food(id));
+    let food = |id: i64| {
+        members
+            .get(&id)
+            .or_else(|| others.get(&id))
+            .cloned()
+            .unwrap_or_else(|| deleted_food(id))
+    };
     Ok(WorldcupState {
         id: id.to_owned(),
         book_id,
@@ -231,9 +246,12 @@ async fn start_worldcup(
     if request.exclude_food_ids.len() > 64 {
         return Err(AppError::field("exclude_food_ids", "at most 64 foods"));
     }
-    let mut candidates = book_food_ids(&state, book_id)
+    let foods = book_foods(&state, book_id)
         .await?
         .ok_or(AppError::NotFound("book"))?;
+    // Sorted, so that the shuffle alone decides the draw.
+    let mut candidates: Vec<i64> = foods.keys().copied().collect();
+    candidates.sort_unstable();
     candidates.retain(|id| !request.exclude_food_ids.contains(id));
     let size = match request.size {
         Some(size) if !bracket::is_valid_size(size) => {
@@ -286,12 +304,13 @@ async fn start_worldcup(
     Ok((StatusCode::CREATED, Json(worldcup)))
 }
 
-/// The member food ids of a book (cached briefly, like the book itself), or `None` if the
-/// book does not exist.
-async fn book_food_ids(state: &AppState, book_id: i64) -> AppResult<Option<Vec<i64>>> {
-    let key = format!("book-food-ids:{book_id}");
-    if let Some(bytes) = state.cache.get(&key) {
-        return Ok(serde_json::from_slice(&bytes).ok());
+/// The foods of a book by id (cached briefly, like the book itself), or `None` if the book
+/// does not exist. World cups draw from it and show their matches from it, so starting or
+/// playing one reads no food rows.
+async fn book_foods(state: &AppState, book_id: i64) -> AppResult<Option<Arc<HashMap<i64, Food>>>> {
+    let key = format!("book-foods:{book_id}");
+    if let Some(foods) = state.cache.get::<HashMap<i64, Food>>(&key) {
+        return Ok(Some(foods));
     }
     let generation = state.cache.generation();
     if fetch_i64(
@@ -304,22 +323,15 @@ async fn book_food_ids(state: &AppState, book_id: i64) -> AppResult<Option<Vec<i
     {
         return Ok(None);
     }
-    #[derive(FromQueryResult)]
-    struct Row {
-        food_id: i64,
-    }
-    let ids: Vec<i64> = fetch_all::<Row>(
-        &state.db,
-        "SELECT food_id FROM book_foods WHERE book_id = ? ORDER BY food_id",
-        vals![book_id],
-    )
-    .await?
-    .into_iter()
-    .map(|r| r.food_id)
-    .collect();
-    let bytes = serde_json::to_vec(&ids).map_err(anyhow::Error::from)?;
-    state.cache.put(&key, generation, bytes.into());
-    Ok(Some(ids))
+    let foods: HashMap<i64, Food> =
+        crate::catalog::queries::book_foods(&state.db, &state.storage, book_id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect();
+    let foods = Arc::new(foods);
+    state.cache.put(&key, generation, foods.clone());
+    Ok(Some(foods))
 }
 
 /// The state of a world cup, finished or not.
