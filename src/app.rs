@@ -66,7 +66,7 @@ impl utoipa::Modify for SecurityAddon {
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api/v1",
             OpenApiRouter::new()
@@ -76,7 +76,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(crate::quiz::router())
                 .merge(crate::ops::api_router()),
         )
-        .split_for_parts()
+        .split_for_parts();
+    // The upload route is served by media::router (it has its own body limit); only its
+    // description joins the document here.
+    openapi.merge(crate::media::MediaApi::openapi());
+    (router, openapi)
 }
 
 /// Builds the whole HTTP surface over a state.

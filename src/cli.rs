@@ -1,4 +1,4 @@
-//! The command line: `ipmat [serve|migrate|import|user create|healthcheck]`.
+//! The command line: `ipmat [serve|migrate|import|export|user create|healthcheck]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,11 @@ pub enum Command {
     /// Import a catalog folder (catalog.json and its images); running it twice changes nothing.
     Import {
         /// Folder holding catalog.json.
+        path: PathBuf,
+    },
+    /// Export the whole catalog (catalog.json and images) into a new or empty folder.
+    Export {
+        /// Folder to write; created when missing.
         path: PathBuf,
     },
     /// Manage members.
@@ -81,6 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
             Command::Import { path } => import(config, path).await,
+            Command::Export { path } => export(config, path).await,
             Command::User {
                 command: UserCommand::Create { name, admin },
             } => create_user(config, name, admin).await,
@@ -187,6 +193,16 @@ async fn import(config: Config, path: PathBuf) -> anyhow::Result<()> {
     let total = catalog.foods.len() * 2 + catalog.books.len() * 2;
     let progress = crate::seed::Progress::for_terminal(total as u64, "import");
     let report = crate::seed::import(&db, &storage, &source, &progress).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn export(config: Config, path: PathBuf) -> anyhow::Result<()> {
+    let db = connect(&config).await?;
+    let storage = crate::media::Storage::from_config(&config).await?;
+    let export = crate::seed::Export::read(&db).await?;
+    let progress = crate::seed::Progress::for_terminal(export.images.len() as u64, "export");
+    let report = export.write(&storage, &path, &progress).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

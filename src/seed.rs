@@ -1,7 +1,9 @@
-//! The catalog file format (`docs/catalog-format.md`), its import, and the bundled catalog.
+//! The catalog file format (`docs/catalog-format.md`), its import and export, and the bundled
+//! catalog.
 //!
 //! Everything in a catalog refers to other entries by name (names are unique), so importing
-//! the same catalog twice changes nothing the second time.
+//! the same catalog twice changes nothing the second time, and exporting a database then
+//! importing the export into an empty one reproduces it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -265,11 +267,20 @@ pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
         .rsplit_once('.')
         .context("image files need an extension")?;
     let ext = ext.to_ascii_lowercase();
-    if !matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp" | "gif") {
+    if !is_image_extension(&ext) {
         bail!("{relative}: images must be .jpg, .png, .webp or .gif");
     }
-    let stem: String = stem
-        .to_ascii_lowercase()
+    let hash = hex::encode(&Sha256::digest(bytes)[..8]);
+    Ok(format!("seed/{hash}-{}.{ext}", normalise_stem(stem)))
+}
+
+fn is_image_extension(ext: &str) -> bool {
+    matches!(ext, "jpg" | "jpeg" | "png" | "webp" | "gif")
+}
+
+/// A file name stem as it appears in keys: lowercase ASCII letters, digits, `-` and `_`.
+fn normalise_stem(stem: &str) -> String {
+    stem.to_ascii_lowercase()
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -279,9 +290,7 @@ pub fn image_key(relative: &str, bytes: &[u8]) -> anyhow::Result<String> {
             }
         })
         .take(60)
-        .collect();
-    let hash = hex::encode(&Sha256::digest(bytes)[..8]);
-    Ok(format!("seed/{hash}-{stem}.{ext}"))
+        .collect()
 }
 
 /// Imports a catalog: creates what is missing and updates what differs, matching by name.
@@ -330,6 +339,8 @@ pub async fn import(
 
     let existing = existing_foods(&txn).await?;
     let mut food_ids: HashMap<String, i64> = HashMap::new();
+    // Keys of images this import replaces; deleted after the commit if nothing else uses them.
+    let mut replaced: Vec<String> = Vec::new();
     for f in &catalog.foods {
         let name = f.name.trim().to_owned();
         let image_key = f.image.as_ref().map(|p| keys[p].clone());
@@ -354,6 +365,7 @@ pub async fn import(
         let id = match existing.get(&name) {
             Some((old, old_categories)) => {
                 if !wanted.same_as(old) || *old_categories != categories {
+                    replaced.extend(old.image_key.iter().chain(&old.alt_image_key).cloned());
                     exec(
                         &txn,
                         "UPDATE foods SET description = ?, details = ?, image_key = ?, credit = ?, \
@@ -426,6 +438,7 @@ pub async fn import(
                 .context("book vanished during import")?;
                 let current = book_members(&txn, id).await?;
                 if row.priority != b.priority || row.cover_key != cover_key || current != members {
+                    replaced.extend(row.cover_key.clone());
                     exec(
                         &txn,
                         "UPDATE books SET priority = ?, cover_key = ?, updated_at = ? WHERE id = ?",
@@ -462,6 +475,7 @@ pub async fn import(
         report.pairs_created += inserted.rows_affected() as usize;
     }
     txn.commit().await?;
+    crate::media::release_unreferenced(db, storage, replaced).await;
     progress.finish();
     Ok(report)
 }
@@ -548,6 +562,240 @@ async fn book_members(c: &impl ConnectionTrait, book_id: i64) -> anyhow::Result<
     .collect())
 }
 
+/// A catalog read from the database, ready to be written as a catalog folder.
+pub struct Export {
+    pub catalog: Catalog,
+    /// Each image file of the catalog (`images/…`) and the storage key it is read from.
+    pub images: Vec<(String, String)>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportReport {
+    pub categories: usize,
+    pub foods: usize,
+    pub books: usize,
+    pub pairs: usize,
+    pub images: usize,
+}
+
+impl Export {
+    /// Reads the whole catalog (in a handful of queries) in the format's order: categories and
+    /// foods by name, books by priority then name, pairs in the order they were made.
+    pub async fn read(c: &impl ConnectionTrait) -> anyhow::Result<Export> {
+        #[derive(FromQueryResult)]
+        struct NameRow {
+            name: String,
+        }
+        let mut categories: Vec<String> =
+            fetch_all::<NameRow>(c, "SELECT name FROM categories", vec![])
+                .await?
+                .into_iter()
+                .map(|r| r.name)
+                .collect();
+        categories.sort();
+
+        let mut files = ImageFiles::default();
+        let mut foods: Vec<(ExistingFood, Vec<String>)> =
+            existing_foods(c).await?.into_values().collect();
+        foods.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        let foods: Vec<FoodEntry> = foods
+            .into_iter()
+            .map(|(f, mut categories)| {
+                categories.sort();
+                FoodEntry {
+                    image: f.image_key.as_deref().map(|k| files.path_of(k)),
+                    alt_image: f.alt_image_key.as_deref().map(|k| files.path_of(k)),
+                    name: f.name,
+                    description: f.description,
+                    details: f.details,
+                    categories,
+                    credit: f.credit,
+                    alt_credit: f.alt_credit,
+                }
+            })
+            .collect();
+
+        #[derive(FromQueryResult)]
+        struct BookRow {
+            id: i64,
+            name: String,
+            priority: i64,
+            cover_key: Option<String>,
+        }
+        #[derive(FromQueryResult)]
+        struct MemberRow {
+            book_id: i64,
+            name: String,
+        }
+        let mut members: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in fetch_all::<MemberRow>(
+            c,
+            "SELECT bf.book_id, f.name FROM book_foods bf JOIN foods f ON f.id = bf.food_id",
+            vec![],
+        )
+        .await?
+        {
+            members.entry(row.book_id).or_default().push(row.name);
+        }
+        let mut books =
+            fetch_all::<BookRow>(c, "SELECT id, name, priority, cover_key FROM books", vec![])
+                .await?;
+        books.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        let books: Vec<BookEntry> = books
+            .into_iter()
+            .map(|b| {
+                let mut foods = members.remove(&b.id).unwrap_or_default();
+                foods.sort();
+                BookEntry {
+                    cover: b.cover_key.as_deref().map(|k| files.path_of(k)),
+                    name: b.name,
+                    priority: b.priority,
+                    foods,
+                }
+            })
+            .collect();
+
+        #[derive(FromQueryResult)]
+        struct PairRow {
+            left_name: String,
+            right_name: String,
+        }
+        let pairs = fetch_all::<PairRow>(
+            c,
+            "SELECT l.name AS left_name, r.name AS right_name FROM quiz_pairs p \
+             JOIN foods l ON l.id = p.left_id JOIN foods r ON r.id = p.right_id ORDER BY p.id",
+            vec![],
+        )
+        .await?
+        .into_iter()
+        .map(|p| (p.left_name, p.right_name))
+        .collect();
+
+        Ok(Export {
+            catalog: Catalog {
+                format: "ipmat-catalog".to_owned(),
+                version: 1,
+                categories: categories
+                    .into_iter()
+                    .map(|name| CategoryEntry { name })
+                    .collect(),
+                foods,
+                books,
+                pairs,
+            },
+            images: files.files,
+        })
+    }
+
+    /// Writes `catalog.json` and the images into `dir`, which must be new or empty.
+    pub async fn write(
+        &self,
+        storage: &Storage,
+        dir: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<ExportReport> {
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => anyhow::ensure!(
+                entries.next().is_none(),
+                "{} is not empty: export into a new or empty folder",
+                dir.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        }
+        tokio::fs::create_dir_all(dir.join("images"))
+            .await
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let total = self.images.len() as u64;
+        for (done, (file, key)) in self.images.iter().enumerate() {
+            let bytes = storage
+                .get(key)
+                .await?
+                .with_context(|| format!("image {key} is missing from the storage"))?;
+            tokio::fs::write(dir.join(file), &bytes)
+                .await
+                .with_context(|| format!("writing {file}"))?;
+            progress.step("images", done as u64 + 1, total);
+        }
+        let mut json = serde_json::to_vec_pretty(&self.catalog)?;
+        json.push(b'\n');
+        tokio::fs::write(dir.join("catalog.json"), json)
+            .await
+            .context("writing catalog.json")?;
+        progress.finish();
+        Ok(ExportReport {
+            categories: self.catalog.categories.len(),
+            foods: self.catalog.foods.len(),
+            books: self.catalog.books.len(),
+            pairs: self.catalog.pairs.len(),
+            images: self.images.len(),
+        })
+    }
+}
+
+/// The file names of exported images, one per storage key.
+#[derive(Default)]
+struct ImageFiles {
+    by_key: HashMap<String, String>,
+    taken: std::collections::HashSet<String>,
+    files: Vec<(String, String)>,
+}
+
+impl ImageFiles {
+    /// The catalog path of the image under `key`: `images/<stem>.<ext>`, where the stem is the
+    /// key's file name without the content hash that [`image_key`] adds. Importing the file
+    /// gives back the same stem, so a second export names every file the same way.
+    fn path_of(&mut self, key: &str) -> String {
+        if let Some(path) = self.by_key.get(key) {
+            return path.clone();
+        }
+        let (stem, ext) = export_stem(key);
+        let mut path = format!("images/{stem}.{ext}");
+        let mut n = 1;
+        while self.taken.contains(&path) {
+            n += 1;
+            path = format!("images/{stem}-{n}.{ext}");
+        }
+        self.taken.insert(path.clone());
+        self.by_key.insert(key.to_owned(), path.clone());
+        self.files.push((path.clone(), key.to_owned()));
+        path
+    }
+}
+
+/// The normalised stem and extension an exported image file gets from its key.
+fn export_stem(key: &str) -> (String, String) {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let (stem, ext) = file.rsplit_once('.').unwrap_or((file, ""));
+    let ext = ext.to_ascii_lowercase();
+    let ext = if is_image_extension(&ext) {
+        ext
+    } else {
+        "jpg".to_owned()
+    };
+    // `seed/<16 hex>-<stem>.<ext>`: the hash is recomputed on import.
+    let stem = match stem.split_once('-') {
+        Some((hash, rest))
+            if key.starts_with("seed/")
+                && hash.len() == 16
+                && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            rest
+        }
+        _ => stem,
+    };
+    let stem = normalise_stem(stem);
+    (
+        if stem.is_empty() {
+            "image".to_owned()
+        } else {
+            stem
+        },
+        ext,
+    )
+}
+
 /// Loads the bundled catalog when the database has no foods and no books.
 pub async fn seed_if_empty(db: &Db, storage: &Storage) -> anyhow::Result<()> {
     let foods = fetch_i64(db, "SELECT COUNT(*) FROM foods", vec![])
@@ -632,5 +880,29 @@ mod tests {
         assert!(crate::media::is_valid_key(&a), "{a}");
         assert_ne!(a, image_key("images/Kimchi Jjigae.JPG", b"two").unwrap());
         assert!(image_key("images/x.svg", b"").is_err());
+    }
+
+    #[test]
+    fn exported_file_names_survive_a_round_trip() {
+        let mut files = ImageFiles::default();
+        let seed = image_key("images/Kimchi Jjigae.JPG", b"one").unwrap();
+        let path = files.path_of(&seed);
+        assert_eq!(path, "images/kimchi-jjigae.jpg");
+        assert_eq!(files.path_of(&seed), path, "one file per key");
+        // Another picture with the same name gets its own file.
+        let other = image_key("images/kimchi-jjigae.jpg", b"two").unwrap();
+        assert_eq!(files.path_of(&other), "images/kimchi-jjigae-2.jpg");
+        // Uploads keep their random name.
+        let upload = "img/0123456789abcdef0123456789abcdef.png";
+        assert_eq!(
+            files.path_of(upload),
+            "images/0123456789abcdef0123456789abcdef.png"
+        );
+        // Importing an exported file and exporting it again names it the same way.
+        for (path, _) in files.files.clone() {
+            let again = image_key(&path, b"any bytes").unwrap();
+            let (stem, ext) = export_stem(&again);
+            assert_eq!(format!("images/{stem}.{ext}"), path);
+        }
     }
 }

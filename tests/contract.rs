@@ -311,6 +311,12 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/me/favorites/{book_id}", "delete"),
         ("/api/v1/stats/visitors", "get"),
         ("/api/v1/config", "get"),
+        ("/api/v1/images", "post"),
+        ("/api/v1/books/{id}/worldcups", "post"),
+        ("/api/v1/worldcups/{id}", "get"),
+        ("/api/v1/worldcups/{id}/picks", "post"),
+        ("/api/v1/worldcups/{id}/picks/last", "delete"),
+        ("/api/v1/books/{id}/ranking", "get"),
     ];
     for (path, method) in expected {
         let op = &paths

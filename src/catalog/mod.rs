@@ -20,6 +20,7 @@ use crate::app::AppState;
 use crate::db::{self, exec, fetch_i64, insert_returning_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
+use crate::media::{self, Owner};
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -49,13 +50,13 @@ async fn cached<T: serde::Serialize>(
     key: &str,
     load: impl Future<Output = AppResult<Option<T>>>,
 ) -> AppResult<Response> {
-    if let Some(body) = state.cache.get(key) {
-        return Ok(json_bytes(body));
+    if let Some(body) = state.cache.get::<Bytes>(key) {
+        return Ok(json_bytes((*body).clone()));
     }
     let generation = state.cache.generation();
     let value = load.await?.ok_or(AppError::NotFound("book"))?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(anyhow::Error::from)?);
-    state.cache.put(key, generation, body.clone());
+    state.cache.put(key, generation, std::sync::Arc::new(body.clone()));
     Ok(json_bytes(body))
 }
 
@@ -204,10 +205,7 @@ struct RandomFoodQuery {
     category: Option<String>,
 }
 
-/// One uniformly random food ("today's pick").
-///
-/// Counts the candidates, draws an offset uniformly, and reads that one row through an index:
-/// two cheap queries whatever the size of the catalog.
+/// One uniformly random food ("today's pick"), cheap whatever the size of the catalog.
 #[utoipa::path(get, path = "/foods/random", tag = "catalog", params(RandomFoodQuery),
     responses((status = 200, body = Food), (status = 404, body = crate::error::Problem)))]
 async fn random_food(
@@ -222,36 +220,82 @@ async fn random_food(
                 .ok_or(AppError::NotFound("category"))?,
         ),
     };
-    let (count_sql, pick_sql, values) = match category_id {
-        None => (
-            "SELECT COUNT(*) FROM foods",
-            "SELECT id FROM foods ORDER BY id LIMIT 1 OFFSET ?",
-            vec![],
-        ),
-        Some(id) => (
-            "SELECT COUNT(*) FROM food_categories WHERE category_id = ?",
-            "SELECT food_id FROM food_categories WHERE category_id = ? ORDER BY food_id LIMIT 1 OFFSET ?",
-            vals![id],
-        ),
-    };
-    for _ in 0..3 {
-        let count = fetch_i64(&state.db, count_sql, values.clone())
+    let id = match category_id {
+        None => random_member(&state.db, "foods", "id", "1 = 1", vec![]).await?,
+        Some(c) => {
+            random_member(
+                &state.db,
+                "food_categories",
+                "food_id",
+                "category_id = ?",
+                vals![c],
+            )
             .await?
-            .unwrap_or(0);
-        if count == 0 {
-            return Err(AppError::NotFound("food"));
         }
-        let offset = rand::rng().random_range(0..count);
-        let mut pick_values = values.clone();
-        pick_values.push(offset.into());
-        // A food deleted between the two queries leaves the offset past the end: draw again.
-        if let Some(id) = fetch_i64(&state.db, pick_sql, pick_values).await?
-            && let Some(food) = queries::food(&state.db, &state.storage, id).await?
-        {
-            return Ok(Json(food));
-        }
+    };
+    if let Some(id) = id
+        && let Some(food) = queries::food(&state.db, &state.storage, id).await?
+    {
+        return Ok(Json(food));
     }
     Err(AppError::NotFound("food"))
+}
+
+/// A uniformly random `column` value among the rows of `table` matching `filter`.
+///
+/// First by rejection sampling: draw a value between the smallest and the largest (two index
+/// look-ups) and keep it if a row has it, which is uniform over the existing values and costs
+/// O(1) per try whatever the table size. When values are too sparse for that to hit within a
+/// few tries, count the rows and read one at a random offset instead (also uniform).
+async fn random_member(
+    db: &crate::db::Db,
+    table: &str,
+    column: &str,
+    filter: &str,
+    values: Vec<sea_orm::Value>,
+) -> AppResult<Option<i64>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Range {
+        low: Option<i64>,
+        high: Option<i64>,
+    }
+    let range = crate::db::fetch_optional::<Range>(
+        db,
+        &format!("SELECT MIN({column}) AS low, MAX({column}) AS high FROM {table} WHERE {filter}"),
+        values.clone(),
+    )
+    .await?;
+    let Some(Range {
+        low: Some(low),
+        high: Some(high),
+    }) = range
+    else {
+        return Ok(None);
+    };
+    let probe = format!("SELECT {column} FROM {table} WHERE {filter} AND {column} = ?");
+    for _ in 0..16 {
+        let candidate = rand::rng().random_range(low..=high);
+        let mut probe_values = values.clone();
+        probe_values.push(candidate.into());
+        if let Some(id) = fetch_i64(db, &probe, probe_values).await? {
+            return Ok(Some(id));
+        }
+    }
+    let count = fetch_i64(
+        db,
+        &format!("SELECT COUNT(*) FROM {table} WHERE {filter}"),
+        values.clone(),
+    )
+    .await?
+    .unwrap_or(0);
+    if count == 0 {
+        return Ok(None);
+    }
+    let mut pick_values = values;
+    pick_values.push(rand::rng().random_range(0..count).into());
+    let pick =
+        format!("SELECT {column} FROM {table} WHERE {filter} ORDER BY {column} LIMIT 1 OFFSET ?");
+    Ok(fetch_i64(db, &pick, pick_values).await?)
 }
 
 /// One food.
@@ -391,6 +435,11 @@ async fn update_food(
     if exists.is_none() {
         return Err(AppError::NotFound("food"));
     }
+    let old_keys = if new_keys.is_empty() {
+        Vec::new()
+    } else {
+        media::image_keys_of(&txn, Owner::Food, id).await?
+    };
     sets.push("updated_at = ?");
     values.push(now_ms().into());
     values.push(id.into());
@@ -414,6 +463,7 @@ async fn update_food(
     }
     txn.commit().await?;
     state.cache.invalidate();
+    media::release_unreferenced(&state.db, &state.storage, old_keys).await;
     let food = queries::food(&state.db, &state.storage, id)
         .await?
         .ok_or(AppError::NotFound("food"))?;
@@ -428,11 +478,13 @@ async fn delete_food(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
+    let old_keys = media::image_keys_of(&state.db, Owner::Food, id).await?;
     let deleted = exec(&state.db, "DELETE FROM foods WHERE id = ?", vals![id]).await?;
     if deleted.rows_affected() == 0 {
         return Err(AppError::NotFound("food"));
     }
     state.cache.invalidate();
+    media::release_unreferenced(&state.db, &state.storage, old_keys).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -547,6 +599,10 @@ async fn update_book(
     {
         return Err(AppError::NotFound("book"));
     }
+    let old_keys = match cover {
+        None => Vec::new(),
+        Some(_) => media::image_keys_of(&txn, Owner::Book, id).await?,
+    };
     exec(
         &txn,
         &format!("UPDATE books SET {} WHERE id = ?", sets.join(", ")),
@@ -556,6 +612,7 @@ async fn update_book(
     .map_err(|e| conflict(e, "a book with this name already exists"))?;
     txn.commit().await?;
     state.cache.invalidate();
+    media::release_unreferenced(&state.db, &state.storage, old_keys).await;
     fresh_book(&state, id).await
 }
 
@@ -567,11 +624,13 @@ async fn delete_book(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
+    let old_keys = media::image_keys_of(&state.db, Owner::Book, id).await?;
     let deleted = exec(&state.db, "DELETE FROM books WHERE id = ?", vals![id]).await?;
     if deleted.rows_affected() == 0 {
         return Err(AppError::NotFound("book"));
     }
     state.cache.invalidate();
+    media::release_unreferenced(&state.db, &state.storage, old_keys).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

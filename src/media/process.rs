@@ -1,0 +1,366 @@
+//! Turning an uploaded file into a stored image: judge the format by its bytes, refuse pixel
+//! bombs before decoding, apply the EXIF orientation, shrink to fit 600×500 and re-encode
+//! (which drops every piece of metadata). Pure and synchronous: callers run it on a blocking
+//! thread.
+
+use std::io::Cursor;
+
+use fast_image_resize as fr;
+use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
+
+/// Largest accepted file, in bytes.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// Largest accepted image, in pixels (width × height).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Stored images fit in this box.
+pub const MAX_WIDTH: u32 = 600;
+pub const MAX_HEIGHT: u32 = 500;
+/// JPEG quality of stored images.
+pub const JPEG_QUALITY: u8 = 82;
+
+/// How a processed image is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Jpeg,
+    /// Only for images with transparent pixels.
+    Png,
+}
+
+impl Encoding {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "jpg",
+            Encoding::Png => "png",
+        }
+    }
+}
+
+/// A processed image, ready to store.
+#[derive(Debug)]
+pub struct Processed {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub encoding: Encoding,
+    /// The format the upload was in.
+    pub source: ImageFormat,
+}
+
+/// Why an upload is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProcessError {
+    #[error("the file is not a JPEG, PNG, WebP or GIF image")]
+    Unsupported,
+    #[error(
+        "the image is {width}×{height} pixels; at most {} megapixels are accepted",
+        MAX_PIXELS / 1_000_000
+    )]
+    TooManyPixels { width: u32, height: u32 },
+    #[error("the image data is truncated or corrupt ({0})")]
+    Corrupt(String),
+    #[error("the image could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// The format of an upload, judged by its first bytes alone (never by its name or declared
+/// type); `None` unless it is one of the four accepted formats.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif)) => {
+            Some(f)
+        }
+        _ => None,
+    }
+}
+
+/// The size of a `width`×`height` image shrunk to fit `max_width`×`max_height`, keeping its
+/// aspect ratio; images that already fit keep their size (nothing is enlarged).
+pub fn fit_within(width: u32, height: u32, max_width: u32, max_height: u32) -> (u32, u32) {
+    if width <= max_width && height <= max_height {
+        return (width, height);
+    }
+    let (w, h, mw, mh) = (
+        u64::from(width),
+        u64::from(height),
+        u64::from(max_width),
+        u64::from(max_height),
+    );
+    // Width-bound when w/h >= mw/mh; integer arithmetic, rounded to the nearest pixel.
+    let (nw, nh) = if w * mh >= h * mw {
+        (mw, (h * mw + w / 2) / w)
+    } else {
+        ((w * mh + h / 2) / h, mh)
+    };
+    (nw.max(1) as u32, nh.max(1) as u32)
+}
+
+fn decode_error(e: ImageError) -> ProcessError {
+    match e {
+        ImageError::Unsupported(_) => ProcessError::Unsupported,
+        other => ProcessError::Corrupt(other.to_string()),
+    }
+}
+
+/// Processes an upload (see the module comment).
+pub fn process(bytes: &[u8]) -> Result<Processed, ProcessError> {
+    let format = sniff(bytes).ok_or(ProcessError::Unsupported)?;
+    // The JPEG decoder fills a cut-off picture with grey rather than failing.
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(ProcessError::Corrupt("the JPEG data ends early".into()));
+    }
+    let (image, orientation) = decode(bytes, format)?;
+    let transparent = match &image {
+        DynamicImage::ImageRgba8(rgba) => rgba.pixels().any(|p| p.0[3] != u8::MAX),
+        other if other.color().has_alpha() => other.to_rgba8().pixels().any(|p| p.0[3] != u8::MAX),
+        _ => false,
+    };
+    let (image, encoding) = if transparent {
+        (DynamicImage::ImageRgba8(image.into_rgba8()), Encoding::Png)
+    } else {
+        (DynamicImage::ImageRgb8(image.into_rgb8()), Encoding::Jpeg)
+    };
+    let image = shrink_upright(image, orientation)?;
+
+    let mut out = Vec::new();
+    let written = match encoding {
+        Encoding::Jpeg => {
+            image.write_with_encoder(JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY))
+        }
+        Encoding::Png => image.write_with_encoder(PngEncoder::new(&mut out)),
+    };
+    written.map_err(|e| ProcessError::Encode(e.to_string()))?;
+    Ok(Processed {
+        bytes: out,
+        width: image.width(),
+        height: image.height(),
+        encoding,
+        source: format,
+    })
+}
+
+/// Decodes the pixels (the first frame of an animation) after judging the size in the header.
+fn decode(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, Orientation), ProcessError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    // Only the header is read here (so no limit applies yet): the size is known, and judged,
+    // before any pixel is decoded.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(ProcessError::Corrupt("the image has no pixels".into()));
+    }
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(ProcessError::TooManyPixels { width, height });
+    }
+    let too_large = |e: ImageError| match e {
+        ImageError::Limits(_) => ProcessError::TooManyPixels { width, height },
+        other => decode_error(other),
+    };
+    let mut limits = Limits::default();
+    // Room for 40 MP at 16 bits per channel with alpha, plus the decoders' own buffers.
+    limits.max_alloc = Some(MAX_PIXELS * 8 + 64 * 1024 * 1024);
+    decoder.set_limits(limits).map_err(too_large)?;
+    // A broken EXIF block should not cost the whole image: keep it unrotated.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(too_large)?;
+    Ok((image, orientation))
+}
+
+/// Shrinks a decoded image so that, once turned upright, it fits the box; then turns it.
+/// Resizing first and rotating the small result costs far less than the other way round.
+fn shrink_upright(
+    image: DynamicImage,
+    orientation: Orientation,
+) -> Result<DynamicImage, ProcessError> {
+    let turned = matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    let (width, height) = (image.width(), image.height());
+    let mut image = if turned {
+        let (w, h) = fit_within(height, width, MAX_WIDTH, MAX_HEIGHT);
+        resize(image, h, w)?
+    } else {
+        let (w, h) = fit_within(width, height, MAX_WIDTH, MAX_HEIGHT);
+        resize(image, w, h)?
+    };
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// Whether a JPEG runs from its start marker to its end marker: walks the marker segments,
+/// skipping each entropy-coded scan up to the marker after it.
+fn jpeg_is_complete(b: &[u8]) -> bool {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        if b.get(i) != Some(&0xFF) {
+            return false;
+        }
+        while b.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = b.get(i) else {
+            return false;
+        };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            // Restart markers and TEM carry no length.
+            0xD0..=0xD7 | 0x01 => continue,
+            _ => {}
+        }
+        let Some(len) = b
+            .get(i..i + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        else {
+            return false;
+        };
+        if len < 2 || i + len > b.len() {
+            return false;
+        }
+        i += len;
+        if marker == 0xDA {
+            // Scan data: 0xFF is followed by 0x00 (a stuffed byte) or a restart marker; any
+            // other byte after it starts the next segment.
+            let next = b[i..]
+                .windows(2)
+                .position(|w| w[0] == 0xFF && !matches!(w[1], 0x00 | 0xD0..=0xD7 | 0xFF));
+            match next {
+                Some(offset) => i += offset,
+                None => return false,
+            }
+        }
+    }
+}
+
+/// Lanczos3 resampling (alpha premultiplied, so transparent edges do not darken); an image
+/// already of that size is answered as is.
+fn resize(image: DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ProcessError> {
+    if (width, height) == (image.width(), image.height()) {
+        return Ok(image);
+    }
+    let mut target = DynamicImage::new(width, height, image.color());
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new()
+        .resize(&image, &mut target, &options)
+        .map_err(|e| ProcessError::Encode(format!("resizing failed: {e}")))?;
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn gradient(width: u32, height: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
+            Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
+        }))
+    }
+
+    #[test]
+    fn a_jpeg_must_reach_its_end_marker() {
+        let jpeg = encode(&gradient(64, 48), ImageFormat::Jpeg);
+        assert!(jpeg_is_complete(&jpeg));
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(b"data some phones append after the end marker");
+        assert!(jpeg_is_complete(&padded));
+        assert!(!jpeg_is_complete(&jpeg[..jpeg.len() - 2]));
+        assert!(!jpeg_is_complete(b"\xFF\xD8\xFF\xE0\x00\x10JFIF"));
+    }
+
+    #[test]
+    fn sizes_fit_the_box_without_enlarging() {
+        let cases = [
+            ((4000, 3000), (600, 450)),
+            ((300, 200), (300, 200)),
+            ((1000, 1000), (500, 500)),
+            ((600, 500), (600, 500)),
+            ((601, 500), (600, 499)),
+            ((500, 4000), (63, 500)),
+            ((20000, 1), (600, 1)),
+            ((1, 20000), (1, 500)),
+            ((3024, 4032), (375, 500)),
+        ];
+        for ((w, h), want) in cases {
+            assert_eq!(fit_within(w, h, 600, 500), want, "{w}×{h}");
+        }
+    }
+
+    #[test]
+    fn formats_are_judged_by_content() {
+        let png = encode(&gradient(4, 4), ImageFormat::Png);
+        assert_eq!(sniff(&png), Some(ImageFormat::Png));
+        assert_eq!(sniff(b"GIF89a......"), Some(ImageFormat::Gif));
+        assert_eq!(sniff(b"hello, I am a JPEG"), None);
+        let bmp = b"BM\x46\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00";
+        assert_eq!(image::guess_format(bmp).ok(), Some(ImageFormat::Bmp));
+        assert_eq!(
+            sniff(bmp),
+            None,
+            "BMP is an image, but not one of the four accepted"
+        );
+        assert_eq!(process(b"").unwrap_err(), ProcessError::Unsupported);
+    }
+
+    #[test]
+    fn opaque_images_become_jpeg_and_transparent_ones_stay_png() {
+        let opaque = DynamicImage::ImageRgba8(RgbaImage::from_pixel(50, 40, Rgba([1, 2, 3, 255])));
+        let done = process(&encode(&opaque, ImageFormat::Png)).unwrap();
+        assert_eq!(done.encoding, Encoding::Jpeg);
+        assert_eq!(sniff(&done.bytes), Some(ImageFormat::Jpeg));
+        assert_eq!((done.width, done.height), (50, 40));
+
+        let mut clear = RgbaImage::from_pixel(1200, 800, Rgba([200, 0, 0, 255]));
+        clear.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
+        let done = process(&encode(&DynamicImage::ImageRgba8(clear), ImageFormat::Png)).unwrap();
+        assert_eq!(done.encoding, Encoding::Png);
+        assert_eq!((done.width, done.height), (600, 400));
+        let back = image::load_from_memory(&done.bytes).unwrap();
+        assert_eq!((back.width(), back.height()), (600, 400));
+    }
+
+    #[test]
+    fn truncated_and_lying_files_are_refused_without_panicking() {
+        let png = encode(&gradient(300, 200), ImageFormat::Png);
+        for cut in [8, 30, png.len() / 2, png.len() - 13] {
+            let err = process(&png[..cut]).unwrap_err();
+            assert!(
+                matches!(err, ProcessError::Corrupt(_)),
+                "cut {cut}: {err:?}"
+            );
+        }
+        for format in [ImageFormat::Jpeg, ImageFormat::Gif, ImageFormat::WebP] {
+            let whole = encode(&gradient(300, 200), format);
+            assert!(process(&whole).is_ok(), "{format:?}");
+            // (A GIF missing only its trailer still holds a whole first frame, and is fine.)
+            for cut in [3, 20, 200, whole.len() / 2, whole.len() * 9 / 10] {
+                let result = process(&whole[..cut]).map(|p| (p.width, p.height));
+                assert!(
+                    matches!(
+                        result,
+                        Err(ProcessError::Corrupt(_) | ProcessError::Unsupported)
+                    ),
+                    "{format:?} cut at {cut} of {}: {result:?}",
+                    whole.len()
+                );
+            }
+        }
+    }
+}
