@@ -14,7 +14,18 @@ engines=("$@")
 bench_require_wrk
 bench_binary
 
+# One number from the running server's database.
+db_scalar() {
+  case "$BENCH_ENGINE" in
+    sqlite) sqlite3 "${BENCH_DB_URL#sqlite://}" "$1" ;;
+    mariadb) mysql --protocol=tcp -h 127.0.0.1 -u root -N "$BENCH_DB_NAME" -e "$1" ;;
+    postgres) psql -h 127.0.0.1 -U postgres -d "$BENCH_DB_NAME" -tAc "$1" ;;
+  esac
+}
+
 for engine in "${engines[@]}"; do
+  true=TRUE
+  [ "$engine" = sqlite ] && true=1
   out="$BENCH_DIR/results/worldcup-$engine.md"
   bench_server_start "$engine"
   # The first book with at least 32 foods.
@@ -31,19 +42,19 @@ for engine in "${engines[@]}"; do
   cups=$(grep -o 'cups finished: [0-9]* ([0-9.]* full cups/s)' "$BENCH_WRK_OUT" | tail -1)
   bench_results_row "$out" "$engine" "full 16-food world cups (start + 15 picks)" "" "$cups"
 
-  sleep 3 # book answers are cached for 2 s
-  plays=$(curl -fsS "$BENCH_URL/api/v1/books/$book" | python3 -c 'import json,sys; print(json.load(sys.stdin)["play_count"])')
-  rows=$(curl -fsS "$BENCH_URL/metrics" | awk '/^ipmat_worldcups_started_total/ {print $2}')
-  finished_metric=$(curl -fsS "$BENCH_URL/metrics" | awk '/^ipmat_worldcups_finished_total/ {print $2}')
-  ranking_finished=$(curl -fsS "$BENCH_URL/api/v1/books/$book/ranking?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["worldcups_finished"])')
+  # Exact counts: the book's play counter against the world cups actually stored.
+  plays=$(db_scalar "SELECT SUM(plays) FROM book_plays WHERE book_id = $book")
+  rows=$(db_scalar "SELECT COUNT(*) FROM worldcups WHERE book_id = $book")
+  finished=$(db_scalar "SELECT SUM(finished) FROM book_plays WHERE book_id = $book")
+  finished_rows=$(db_scalar "SELECT COUNT(*) FROM worldcups WHERE book_id = $book AND finished = $true")
   {
     echo
-    echo "Counters after the runs: play_count = $plays, world cups started (server counter) = $rows;"
-    echo "finished world cups in the book's statistics = $ranking_finished, finished (server counter) = $finished_metric."
+    echo "Counters after the runs: play count $plays for $rows world cups stored;"
+    echo "finished count $finished for $finished_rows finished world cups stored."
   } >>"$out"
   bench_server_stop
-  if [ "$plays" != "$rows" ] || [ "$ranking_finished" != "$finished_metric" ]; then
-    bench_log "FAIL: lost counter updates on $engine (play_count $plays vs $rows starts)"
+  if [ "$plays" != "$rows" ] || [ "$finished" != "$finished_rows" ]; then
+    bench_log "FAIL: counters are off on $engine"
     cat "$out"
     exit 1
   fi

@@ -453,7 +453,7 @@ pub async fn import(
                 let now = now_ms();
                 let id = insert_returning_id(
                     &txn,
-                    "INSERT INTO books (name, cover_key, priority, play_count, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+                    "INSERT INTO books (name, cover_key, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                     vals![name, cover_key, b.priority, now, now],
                 )
                 .await?;

@@ -39,7 +39,6 @@ CREATE TABLE books (
     name VARCHAR(30) NOT NULL,
     cover_key VARCHAR(200),
     priority BIGINT NOT NULL,
-    play_count BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     CONSTRAINT pk_books PRIMARY KEY (id AUTOINCREMENT),

@@ -1,6 +1,7 @@
 -- World cups: one row per tournament, its bracket and picks kept as id lists (a world cup is
 -- read and written whole, and `pick_count` guards concurrent picks), plus exact per-book
--- statistics that finished world cups add to, so rankings never scan historical picks.
+-- statistics that finished world cups add to, so rankings never scan historical picks, and
+-- the play counters.
 
 CREATE TABLE worldcups (
     id CHAR(32) NOT NULL,
@@ -30,4 +31,14 @@ CREATE TABLE book_food_stats (
 );
 CREATE INDEX ix_book_food_stats_food ON book_food_stats (food_id);
 
-ALTER TABLE books ADD COLUMN finished_count BIGINT NOT NULL DEFAULT 0;
+-- How often each book was played and finished, spread over a few rows per book (shards)
+-- so that concurrent world cups of one book do not queue on a single counter row; a book's
+-- figure is the sum of its rows.
+CREATE TABLE book_plays (
+    book_id BIGINT NOT NULL,
+    shard BIGINT NOT NULL,
+    plays BIGINT NOT NULL,
+    finished BIGINT NOT NULL,
+    CONSTRAINT pk_book_plays PRIMARY KEY (book_id, shard),
+    CONSTRAINT fk_book_plays_book FOREIGN KEY (book_id) REFERENCES books (id) ON DELETE CASCADE
+);

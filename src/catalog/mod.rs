@@ -539,7 +539,7 @@ async fn create_book(
     let now = now_ms();
     let id = insert_returning_id(
         &txn,
-        "INSERT INTO books (name, cover_key, priority, play_count, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+        "INSERT INTO books (name, cover_key, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
         vals![name, cover_key, body.priority, now, now],
     )
     .await

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use super::model::{Book, Category, Food};
-use crate::db::{exec, fetch_all, fetch_i64, fetch_optional, placeholders};
+use crate::db::{exec, fetch_all, fetch_i64, placeholders};
 use crate::media::Storage;
 use crate::vals;
 
@@ -176,32 +176,71 @@ struct BookRow {
     name: String,
     cover_key: Option<String>,
     priority: i64,
-    play_count: i64,
     food_count: i64,
 }
 
-const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, b.play_count, \
+const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, \
      (SELECT COUNT(*) FROM book_foods bf WHERE bf.book_id = b.id) AS food_count FROM books b";
 
-fn book_from(row: BookRow, storage: &Storage) -> Book {
-    Book {
-        id: row.id,
-        cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
-        name: row.name,
-        priority: row.priority,
-        play_count: row.play_count,
-        food_count: row.food_count,
+/// Reads books and adds their play counts (two queries whatever the number of books).
+async fn load_books(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<Book>, DbErr> {
+    let rows = fetch_all::<BookRow>(c, sql, values).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut plays = play_counts(c, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Book {
+            id: row.id,
+            cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
+            name: row.name,
+            priority: row.priority,
+            play_count: plays.remove(&row.id).map_or(0, |p| p.0),
+            food_count: row.food_count,
+        })
+        .collect())
+}
+
+/// (plays, finished world cups) per book, summed over the book's counter shards.
+pub async fn play_counts(
+    c: &impl ConnectionTrait,
+    book_ids: &[i64],
+) -> Result<HashMap<i64, (i64, i64)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        book_id: i64,
+        plays: i64,
+        finished: i64,
     }
+    let mut out: HashMap<i64, (i64, i64)> = HashMap::new();
+    if book_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT book_id, plays, finished FROM book_plays WHERE book_id IN ({})",
+        placeholders(book_ids.len())
+    );
+    for row in fetch_all::<Row>(c, &sql, book_ids.iter().map(|&i| i.into()).collect()).await? {
+        let entry = out.entry(row.book_id).or_default();
+        entry.0 += row.plays;
+        entry.1 += row.finished;
+    }
+    Ok(out)
 }
 
 /// All books by priority, then id.
 pub async fn books(c: &impl ConnectionTrait, storage: &Storage) -> Result<Vec<Book>, DbErr> {
-    let sql = format!("{BOOK_SELECT} ORDER BY b.priority, b.id");
-    Ok(fetch_all::<BookRow>(c, &sql, vec![])
-        .await?
-        .into_iter()
-        .map(|r| book_from(r, storage))
-        .collect())
+    load_books(
+        c,
+        storage,
+        &format!("{BOOK_SELECT} ORDER BY b.priority, b.id"),
+        vec![],
+    )
+    .await
 }
 
 /// Books by id, in priority order (a user's favourites).
@@ -217,13 +256,7 @@ pub async fn books_by_ids(
         "{BOOK_SELECT} WHERE b.id IN ({}) ORDER BY b.priority, b.id",
         placeholders(ids.len())
     );
-    Ok(
-        fetch_all::<BookRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
-            .await?
-            .into_iter()
-            .map(|r| book_from(r, storage))
-            .collect(),
-    )
+    load_books(c, storage, &sql, ids.iter().map(|&i| i.into()).collect()).await
 }
 
 /// One book without its foods.
@@ -233,9 +266,7 @@ pub async fn book(
     id: i64,
 ) -> Result<Option<Book>, DbErr> {
     let sql = format!("{BOOK_SELECT} WHERE b.id = ?");
-    Ok(fetch_optional::<BookRow>(c, &sql, vals![id])
-        .await?
-        .map(|r| book_from(r, storage)))
+    Ok(load_books(c, storage, &sql, vals![id]).await?.pop())
 }
 
 /// The foods of a book, by name.

@@ -279,12 +279,6 @@ async fn start_worldcup(
     let entrants = encode_ids(bracket.entrants());
     db::retrying(|| async {
         let txn = state.db.begin().await?;
-        // The counter first: taking the book row's write lock before the insert's foreign-key
-        // check (a shared lock on the same row) keeps concurrent starts from deadlocking.
-        let counted = exec(&txn, "UPDATE books SET play_count = play_count + 1 WHERE id = ?", vals![book_id]).await?;
-        if counted.rows_affected() != 1 {
-            return Err(sea_orm::DbErr::RecordNotUpdated);
-        }
         exec(
             &txn,
             "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
@@ -292,12 +286,15 @@ async fn start_worldcup(
             vals![id.clone(), book_id, i64::from(size), entrants.clone(), false, now, now],
         )
         .await?;
+        count(&txn, book_id, Counter::Plays).await?;
         txn.commit().await
     })
     .await
+    .map_err(|e| crate::catalog::conflict(e, "world cup id collision"))
     .map_err(|e| match e {
-        sea_orm::DbErr::RecordNotUpdated => AppError::NotFound("book"),
-        e => e.into(),
+        // The book was deleted since its foods were cached.
+        AppError::BadRequest(_) => AppError::NotFound("book"),
+        e => e,
     })?;
     state.metrics.count(Event::WorldcupStarted);
     let worldcup = state_of(&state, &id, book_id, &bracket).await?;
@@ -381,19 +378,58 @@ async fn pick_winner(
     ))
 }
 
-/// Saves the final pick and adds the world cup to its book's statistics, atomically.
-///
-/// Every transaction that counts for a book (starts, finishes) locks the book's row first,
-/// so they queue instead of deadlocking; a lost race is retried all the same.
+/// The two counters of a book.
+#[derive(Clone, Copy)]
+enum Counter {
+    Plays,
+    Finished,
+}
+
+/// Number of counter rows per book: concurrent world cups of one book spread their
+/// increments over them instead of queueing on one row lock.
+const COUNTER_SHARDS: i64 = 16;
+
+/// Adds one to a book's counter in one statement (the row is created on first use): plays on
+/// a random shard, finishes always on shard 0, which serialises the finishes of a book.
+async fn count(
+    c: &impl ConnectionTrait,
+    book_id: i64,
+    counter: Counter,
+) -> Result<(), sea_orm::DbErr> {
+    let (column, plays, finished) = match counter {
+        Counter::Plays => ("plays", 1, 0),
+        Counter::Finished => ("finished", 0, 1),
+    };
+    let insert = "INSERT INTO book_plays (book_id, shard, plays, finished) VALUES (?, ?, ?, ?)";
+    let sql = match c.get_database_backend() {
+        sea_orm::DbBackend::MySql => {
+            format!("{insert} ON DUPLICATE KEY UPDATE {column} = {column} + 1")
+        }
+        _ => format!(
+            "{insert} ON CONFLICT (book_id, shard) DO UPDATE SET {column} = book_plays.{column} + 1"
+        ),
+    };
+    let shard = match counter {
+        Counter::Plays => rand::random_range(0..COUNTER_SHARDS),
+        Counter::Finished => 0,
+    };
+    exec(
+        c,
+        &sql,
+        vals![book_id, shard, plays as i64, finished as i64],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Saves the final pick and adds the world cup to its book's statistics, atomically (a lost
+/// race with another transaction is retried).
 async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
     let result = db::retrying(|| async {
         let txn = db.begin().await?;
-        exec(
-            &txn,
-            "UPDATE books SET finished_count = finished_count + 1 WHERE id = ?",
-            vals![row.book_id],
-        )
-        .await?;
+        // Counting first locks the book's finish counter row: finishes of one book queue here
+        // rather than deadlocking on each other's statistics rows.
+        count(&txn, row.book_id, Counter::Finished).await?;
         if !saved(&txn, row, bracket, true).await? {
             return Ok(false);
         }
@@ -562,13 +598,20 @@ async fn book_ranking(
             .parse()
             .map_err(|_| AppError::field("cursor", "is not a cursor from this list"))?,
     };
-    let finished = fetch_i64(
+    if fetch_i64(
         &state.db,
-        "SELECT finished_count FROM books WHERE id = ?",
+        "SELECT id FROM books WHERE id = ?",
         vals![book_id],
     )
     .await?
-    .ok_or(AppError::NotFound("book"))?;
+    .is_none()
+    {
+        return Err(AppError::NotFound("book"));
+    }
+    let finished = crate::catalog::queries::play_counts(&state.db, &[book_id])
+        .await?
+        .get(&book_id)
+        .map_or(0, |c| c.1);
     #[derive(FromQueryResult)]
     struct Row {
         food_id: i64,
