@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -27,13 +27,24 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares; one `Arc` so that cloning the state per request is one count.
+pub struct Shared {
+    pub config: Config,
     pub db: Db,
     pub storage: Storage,
-    pub cache: Arc<ResponseCache>,
-    pub visitors: Arc<VisitorTracker>,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub cache: ResponseCache,
+    pub visitors: VisitorTracker,
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The OpenAPI document's top level; paths are collected from the routers.
@@ -113,15 +124,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::web::serve_app)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::visitors::count_visitor,
+            crate::metrics::observe_requests,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track_requests,
-        ))
-        .layer(middleware::from_fn(json_charset))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
@@ -143,20 +149,34 @@ async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed("this method is not allowed on this path".to_owned())
 }
 
-/// SPEC §2: JSON answers say their charset.
-async fn json_charset(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    if response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v == "application/json")
-    {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+/// Request ids for requests that come without one: a random prefix per process and a
+/// counter, unique across replicas and cheaper than a UUID per request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let prefix: String = crate::accounts::auth::new_token()[..12].to_owned();
+        RequestIds {
+            prefix: prefix.into(),
+            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
     }
-    response
+}
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n:x}", self.prefix))
+            .ok()
+            .map(Into::into)
+    }
 }
 
 /// A built server: bound to its port, migrated, ready to run.
@@ -185,14 +205,14 @@ impl App {
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
-        let state = AppState {
-            config: Arc::new(config),
+        let state = AppState(Arc::new(Shared {
+            config,
             db,
             storage,
-            cache: Arc::new(ResponseCache::new(Duration::from_secs(2))),
-            visitors: Arc::new(VisitorTracker::default()),
-            metrics: Arc::new(crate::metrics::Metrics::default()),
-        };
+            cache: ResponseCache::new(Duration::from_secs(2)),
+            visitors: VisitorTracker::default(),
+            metrics: crate::metrics::Metrics::default(),
+        }));
         let router = router(state.clone());
         Ok(App {
             listener,

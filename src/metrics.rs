@@ -59,6 +59,9 @@ impl Event {
 
 #[derive(Default)]
 struct Series {
+    method: String,
+    route: String,
+    status: u16,
     count: AtomicU64,
     /// Cumulative per bucket, plus the sum in microseconds.
     buckets: [AtomicU64; BUCKETS.len()],
@@ -68,8 +71,9 @@ struct Series {
 /// All metrics of one instance.
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → request count and latency histogram.
-    requests: RwLock<HashMap<(String, String, u16), std::sync::Arc<Series>>>,
+    /// hash of (method, route, status) → request count and latency histogram. Keyed by a
+    /// hash so that the hot path allocates nothing.
+    requests: RwLock<HashMap<u64, std::sync::Arc<Series>>>,
     events: [AtomicU64; Event::ALL.len()],
 }
 
@@ -80,7 +84,10 @@ impl Metrics {
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let key = (method.to_owned(), route.to_owned(), status);
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        (method, route, status).hash(&mut hasher);
+        let key = hasher.finish();
         let series = {
             let read = self.requests.read().unwrap_or_else(|e| e.into_inner());
             read.get(&key).cloned()
@@ -89,7 +96,17 @@ impl Metrics {
             Some(s) => s,
             None => {
                 let mut write = self.requests.write().unwrap_or_else(|e| e.into_inner());
-                write.entry(key).or_default().clone()
+                write
+                    .entry(key)
+                    .or_insert_with(|| {
+                        std::sync::Arc::new(Series {
+                            method: method.to_owned(),
+                            route: route.to_owned(),
+                            status,
+                            ..Series::default()
+                        })
+                    })
+                    .clone()
             }
         };
         series.count.fetch_add(1, Ordering::Relaxed);
@@ -107,32 +124,31 @@ impl Metrics {
     pub fn render(&self, pool: Option<PoolStats>) -> String {
         let mut out = String::new();
         let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
-        let mut keys: Vec<_> = requests.keys().collect();
-        keys.sort();
+        let mut series: Vec<&Series> = requests.values().map(|s| s.as_ref()).collect();
+        series
+            .sort_by(|a, b| (&a.method, &a.route, a.status).cmp(&(&b.method, &b.route, b.status)));
         out.push_str(
             "# HELP ipmat_http_requests_total HTTP requests by route template and status.\n",
         );
         out.push_str("# TYPE ipmat_http_requests_total counter\n");
-        for key in &keys {
-            let s = &requests[*key];
+        for s in &series {
             let _ = writeln!(
                 out,
                 "ipmat_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
-                key.0,
-                escape(&key.1),
-                key.2,
+                s.method,
+                escape(&s.route),
+                s.status,
                 s.count.load(Ordering::Relaxed)
             );
         }
         out.push_str("# HELP ipmat_http_request_duration_seconds HTTP request latency.\n");
         out.push_str("# TYPE ipmat_http_request_duration_seconds histogram\n");
-        for key in &keys {
-            let s = &requests[*key];
+        for s in &series {
             let labels = format!(
                 "method=\"{}\",route=\"{}\",status=\"{}\"",
-                key.0,
-                escape(&key.1),
-                key.2
+                s.method,
+                escape(&s.route),
+                s.status
             );
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -236,49 +252,74 @@ pub async fn get_metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Records every request's route, status and latency, and logs one line for it.
-pub async fn track_requests(
+/// The one middleware around every request: counts the visitor, records the route, status
+/// and latency, marks JSON answers as UTF-8 (SPEC §2) and logs one line when request logs are
+/// enabled. One layer instead of several keeps the per-request cost low.
+pub async fn observe_requests(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| unmatched_route(request.uri().path()));
-    let request_id = request
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let unmatched = matched
+        .is_none()
+        .then(|| unmatched_route(request.uri().path()));
+    let logging = tracing::enabled!(target: "ipmat::request", tracing::Level::INFO);
+    let request_id = logging
+        .then(|| {
+            request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .flatten();
+    state.visitors.record_request(&state, &request);
+
+    let mut response = next.run(request).await;
+
+    if response
         .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let response = next.run(request).await;
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
+    let route = matched
+        .as_ref()
+        .map(MatchedPath::as_str)
+        .or(unmatched)
+        .unwrap_or("/app");
     state
         .metrics
-        .observe(method.as_str(), &route, status, elapsed.as_secs_f64());
-    tracing::info!(
-        target: "ipmat::request",
-        request_id = %request_id,
-        method = %method,
-        route = %route,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+        .observe(method.as_str(), route, status, elapsed.as_secs_f64());
+    if logging {
+        tracing::info!(
+            target: "ipmat::request",
+            request_id = request_id.as_deref().unwrap_or(""),
+            method = %method,
+            route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
     response
 }
 
 /// A bounded label for requests no route matched (the web app, missing files).
-fn unmatched_route(path: &str) -> String {
+fn unmatched_route(path: &str) -> &'static str {
     if path.starts_with("/api/") {
-        "/api/unmatched".to_owned()
+        "/api/unmatched"
     } else {
-        "/app".to_owned()
+        "/app"
     }
 }
 

@@ -6,24 +6,23 @@
 //! address without the salt, and rows of different days cannot be linked.
 
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 use sea_orm::FromQueryResult;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::DayVisitors;
 use crate::app::AppState;
 use crate::db::{Db, exec, fetch_all, fetch_optional, insert_ignore_sql};
-use crate::extract::ClientIp;
 use crate::vals;
 
 /// Remembers which visitors this replica already recorded today, to write each one once.
 #[derive(Default)]
 pub struct VisitorTracker {
-    seen: Mutex<(String, HashSet<[u8; 32]>)>,
+    /// (day number since the epoch, 64-bit hashes of today's identities)
+    seen: Mutex<(i64, HashSet<u64>)>,
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`.
@@ -37,26 +36,88 @@ fn date_string(d: time::Date) -> String {
 
 impl VisitorTracker {
     /// Records a visit by `identity` today; the first visit of the day is written in the
-    /// background so that the request does not wait for it.
-    pub fn record(&self, state: &AppState, identity: &str) {
-        let day = today();
-        let memo: [u8; 32] = Sha256::digest(identity.as_bytes()).into();
+    /// background so that the request does not wait for it. Repeat visits cost a hash and
+    /// a set look-up.
+    pub fn record(
+        &self,
+        state: &AppState,
+        identity: &dyn Fn(&mut dyn Hasher),
+        describe: impl FnOnce() -> String,
+    ) {
+        let day = time::OffsetDateTime::now_utc()
+            .unix_timestamp()
+            .div_euclid(86_400);
+        let mut hasher = std::hash::DefaultHasher::new();
+        identity(&mut hasher);
+        let memo = hasher.finish();
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             if seen.0 != day || seen.1.len() > 500_000 {
-                *seen = (day.clone(), HashSet::new());
+                *seen = (day, HashSet::new());
             }
             if !seen.1.insert(memo) {
                 return;
             }
         }
         let db = state.db.clone();
-        let identity = identity.to_owned();
+        let identity = describe();
+        let day = today();
         tokio::spawn(async move {
             if let Err(e) = persist(&db, &day, &identity).await {
                 tracing::warn!(error = %e, "could not record a visitor");
             }
         });
+    }
+
+    /// Records a signed-in user's visit.
+    pub fn record_user(&self, state: &AppState, user_id: i64) {
+        self.record(state, &|h| ("user", user_id).hash(&mut HashRef(h)), || {
+            format!("user:{user_id}")
+        });
+    }
+
+    /// Records an anonymous visit of a request (client address and browser), unless it
+    /// carries credentials (then the session check counts the user) or is not a page or API
+    /// call.
+    pub fn record_request(&self, state: &AppState, request: &Request) {
+        let path = request.uri().path();
+        let counts = path.starts_with("/api/") || !(path.contains('.') || is_operational(path));
+        if !counts || crate::accounts::auth::header_token(request.headers()).is_some() {
+            return;
+        }
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        let ip = crate::extract::client_ip(peer, forwarded, &state.config.trusted_proxies);
+        let agent = request
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        self.record(
+            state,
+            &|h| ("anon", ip, agent).hash(&mut HashRef(h)),
+            || format!("anon:{ip}|{}", String::from_utf8_lossy(agent)),
+        );
+    }
+}
+
+/// Lets a `&mut dyn Hasher` be used where `Hash::hash` wants a sized hasher.
+struct HashRef<'a>(&'a mut dyn Hasher);
+
+impl Hasher for HashRef<'_> {
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes)
     }
 }
 
@@ -87,31 +148,6 @@ async fn persist(db: &Db, day: &str, identity: &str) -> Result<(), sea_orm::DbEr
     );
     exec(db, &insert, vals![day, hash]).await?;
     Ok(())
-}
-
-/// Counts anonymous visitors (requests without credentials) to the API and the app's pages.
-/// Signed-in users are counted when their session is checked.
-pub async fn count_visitor(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    let counts = path.starts_with("/api/") || !(path.contains('.') || is_operational(path));
-    if counts {
-        let (parts, body) = request.into_parts();
-        if crate::accounts::auth::request_token(&parts).is_none() {
-            let ClientIp(ip) = ClientIp::from_parts(&parts, &state.config.trusted_proxies);
-            let agent = parts
-                .headers
-                .get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            state.visitors.record(&state, &format!("anon:{ip}|{agent}"));
-        }
-        return next.run(Request::from_parts(parts, body)).await;
-    }
-    next.run(request).await
 }
 
 fn is_operational(path: &str) -> bool {

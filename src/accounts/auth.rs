@@ -100,8 +100,12 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
 
 /// The token a request carries: `Authorization: Bearer …`, else the session cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
-        .headers
+    header_token(&parts.headers)
+}
+
+/// The token in request headers: `Authorization: Bearer …`, else the session cookie.
+pub fn header_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
@@ -110,8 +114,7 @@ pub fn request_token(parts: &Parts) -> Option<String> {
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_owned());
     }
-    parts
-        .headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -170,7 +173,7 @@ impl AuthUser {
             .await?;
         }
         user.token_hash = hash;
-        state.visitors.record(state, &format!("user:{}", user.id));
+        state.visitors.record_user(state, user.id);
         Ok(Some(user))
     }
 }
