@@ -257,7 +257,8 @@ impl App {
         }
         drop(rx);
         sweeper.abort();
-        self.state.db.clone().close().await.ok();
+        // A connection that is never handed back must not keep the process from exiting.
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.state.db.clone().close()).await;
         Ok(())
     }
 

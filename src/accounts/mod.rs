@@ -300,11 +300,7 @@ async fn delete_me(State(state): State<AppState>, user: AuthUser) -> AppResult<R
 pub const OWNED_BY_USER: &[&str] = &[
     "DELETE FROM sessions WHERE user_id = ?",
     "DELETE FROM favorites WHERE user_id = ?",
-    "DELETE FROM attempt_answers WHERE attempt_id IN (SELECT a.id FROM exam_attempts a JOIN exams e ON e.id = a.exam_id WHERE e.author_id = ?)",
-    "DELETE FROM attempt_answers WHERE attempt_id IN (SELECT id FROM exam_attempts WHERE user_id = ?)",
-    "DELETE FROM exam_attempts WHERE exam_id IN (SELECT id FROM exams WHERE author_id = ?)",
     "DELETE FROM exam_attempts WHERE user_id = ?",
-    "DELETE FROM exam_questions WHERE exam_id IN (SELECT id FROM exams WHERE author_id = ?)",
     "DELETE FROM exams WHERE author_id = ?",
 ];
 

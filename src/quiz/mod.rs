@@ -2,13 +2,19 @@
 //!
 //! An author answers some pairs of the bank and shares the exam's code; friends guess the
 //! author's choices. Scores are computed when an attempt is submitted and stored with it, so a
-//! scoreboard is one indexed read whatever the number of participants. See `docs/quiz.md`.
+//! scoreboard is one indexed read whatever the number of participants (and a cached answer
+//! while nothing changed). See `docs/quiz.md`.
 
+pub mod bank;
 pub mod model;
 pub mod queries;
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,8 +24,8 @@ use self::model::*;
 use self::queries::ExamRow;
 use crate::accounts::{Admin, AuthUser};
 use crate::app::AppState;
-use crate::catalog::conflict;
 use crate::catalog::model::Checks;
+use crate::catalog::{conflict, json_bytes};
 use crate::db::{self, insert_returning_id, now_ms, rfc3339};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
@@ -58,9 +64,9 @@ async fn list_pairs(
             format!("must be from 1 to {MAX_PAIR_COUNT}"),
         ));
     }
-    let ids = queries::random_pair_ids(&state.db, count as usize).await?;
+    let ids = bank::random_pair_ids(&state.db, count as usize).await?;
     Ok(Json(
-        queries::pairs_by_ids(&state.db, &state.storage, &ids).await?,
+        bank::pairs_by_ids(&state.db, &state.storage, &ids).await?,
     ))
 }
 
@@ -97,7 +103,7 @@ async fn create_pair(
     )
     .await
     .map_err(|e| conflict(e, "this pair is already in the bank (in one order or the other)"))?;
-    let pair = queries::pairs_by_ids(&state.db, &state.storage, &[id])
+    let pair = bank::pairs_by_ids(&state.db, &state.storage, &[id])
         .await?
         .pop();
     Ok((
@@ -118,7 +124,7 @@ async fn create_exam(
     let mut checks = Checks::default();
     let title = checks.name("title", &body.title, TITLE_MAX);
     if let Some(pair_ids) = check_answer_list(&mut checks, &body.answers) {
-        let pairs = queries::pair_foods(&state.db, &pair_ids).await?;
+        let pairs = bank::pair_foods(&state.db, &pair_ids).await?;
         check_answers_against_pairs(&mut checks, &body.answers, &pairs);
     }
     checks.finish()?;
@@ -132,6 +138,7 @@ async fn create_exam(
     })
     .await
     .map_err(|e| conflict(e, "the exam could not be given a code"))?;
+    state.metrics.count(crate::metrics::Event::ExamCreated);
     Ok((
         StatusCode::CREATED,
         Json(CreateExamResponse {
@@ -161,8 +168,9 @@ async fn get_exam(
     Path(code): Path<String>,
 ) -> AppResult<Json<ExamDetail>> {
     let exam = find_exam(&state, &code).await?;
+    let participant_count = queries::participant_count(&state.db, exam.id).await?;
     let questions = queries::exam_questions(&state.db, exam.id, None).await?;
-    let foods = queries::foods_of(
+    let foods = bank::foods_of(
         &state.db,
         &state.storage,
         questions.iter().map(|q| q.question.foods),
@@ -184,7 +192,7 @@ async fn get_exam(
         title: exam.title,
         author: exam.author,
         question_count: exam.question_count,
-        participant_count: exam.participant_count,
+        participant_count,
         created_at: rfc3339(exam.created_at),
         questions,
     }))
@@ -243,11 +251,17 @@ async fn submit_attempt(
         .await
         .map_err(|e| {
             if db::is_foreign_key_violation(&e) {
+                // The exam was deleted meanwhile.
                 AppError::NotFound("exam")
+            } else if db::is_unique_violation(&e) {
+                AppError::Conflict(
+                    "other submissions of yours kept winning the race; try again".to_owned(),
+                )
             } else {
                 e.into()
             }
         })?;
+    state.metrics.count(crate::metrics::Event::AttemptSubmitted);
     let (rank, participant_count) = queries::standing(&state.db, exam.id, score).await?;
     Ok(Json(SubmitAttemptResponse {
         score,
@@ -267,7 +281,7 @@ async fn attempt_result(
         .await?
         .ok_or(AppError::NotFound("attempt"))?;
     let questions = queries::exam_questions(&state.db, exam.id, Some(attempt.id)).await?;
-    let foods = queries::foods_of(
+    let foods = bank::foods_of(
         &state.db,
         &state.storage,
         questions.iter().map(|q| q.question.foods),
@@ -348,15 +362,38 @@ async fn withdraw_attempt(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A serialized scoreboard and the state of the attempts it was computed from.
+struct CachedScoreboard {
+    version: (i64, i64),
+    question_count: i64,
+    body: Bytes,
+}
+
 /// Every participant by score, equal scores sharing a rank (1, 2, 2, 4).
+///
+/// A large scoreboard costs more to read and serialize than to check, so the serialized
+/// answer is kept in the response cache with the version of the exam's attempts (their count and
+/// newest id, see [`queries::attempts_version`]) and served again while that version holds.
 #[utoipa::path(get, path = "/exams/{code}/scoreboard", tag = "quiz",
     params(("code" = String, Path, description = "Share code, any case")),
     responses((status = 200, body = Scoreboard), (status = 404, body = crate::error::Problem)))]
 async fn get_scoreboard(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> AppResult<Json<Scoreboard>> {
+) -> AppResult<Response> {
     let exam = find_exam(&state, &code).await?;
+    // Read before the participants: a submission landing in between makes the stored answer
+    // look older than it is (and recomputed next time), never newer.
+    let version = queries::attempts_version(&state.db, exam.id).await?;
+    let key = format!("quiz-scoreboard:{}", exam.id);
+    let hit = state
+        .cache
+        .get::<CachedScoreboard>(&key)
+        .filter(|c| c.version == version && c.question_count == exam.question_count);
+    if let Some(hit) = hit {
+        return Ok(json_bytes(hit.body.clone()));
+    }
+    let generation = state.cache.generation();
     let rows = queries::scores(&state.db, exam.id).await?;
     let scores: Vec<i64> = rows.iter().map(|r| r.score).collect();
     let participants = rows
@@ -368,12 +405,20 @@ async fn get_scoreboard(
             rank,
         })
         .collect();
-    Ok(Json(Scoreboard {
+    let board = Scoreboard {
         code: exam.code,
         title: exam.title,
         question_count: exam.question_count,
         participants,
-    }))
+    };
+    let body = Bytes::from(serde_json::to_vec(&board).map_err(anyhow::Error::from)?);
+    let cached = CachedScoreboard {
+        version,
+        question_count: exam.question_count,
+        body: body.clone(),
+    };
+    state.cache.put(&key, generation, Arc::new(cached));
+    Ok(json_bytes(body))
 }
 
 /// The exams the caller wrote and the exams they took, newest first.

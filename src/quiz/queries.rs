@@ -1,28 +1,20 @@
 //! Quiz queries. Every list (questions, participants, my exams) is read with a fixed number of
 //! statements whatever its length; writes that can race (new codes, retakes) retry as a whole.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, TransactionTrait, Value};
 
-use super::model::{Pair, PairFoods, Question};
-use crate::catalog::model::Food;
-use crate::catalog::queries::foods_by_ids;
+use super::model::{PairFoods, Question};
 use crate::db::{
-    Db, exec, fetch_all, fetch_optional, insert_returning_id, is_retryable, is_unique_violation,
-    placeholders,
+    Db, exec, fetch_all, fetch_i64, fetch_optional, insert_returning_id, is_retryable,
+    is_unique_violation,
 };
-use crate::media::Storage;
 use crate::vals;
 
 /// How many times a write that lost a race is tried in all.
 const WRITE_ATTEMPTS: u32 = 30;
-/// Below this span of pair ids, drawing random pairs simply reads every id.
-const FULL_READ_SPAN: i64 = 4096;
-/// Rounds of drawing random ids in the id range before falling back to reading every id.
-const DRAW_ROUNDS: usize = 4;
 
 /// Waits a few random milliseconds, longer after each lost race, before trying again.
 async fn back_off(attempt: u32) {
@@ -30,163 +22,7 @@ async fn back_off(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
-#[derive(FromQueryResult)]
-struct IdRow {
-    id: i64,
-}
-
-/// Up to `count` distinct pair ids drawn uniformly at random, in random order.
-///
-/// One statement gives the count and the id range. A small range is read whole. A large one
-/// is sampled: random ids in the range are looked up with one `IN (…)` statement per round
-/// and the ones that exist kept in draw order, which is uniform over the existing pairs; if
-/// holes in the ids leave it short after a few rounds, every id is read once instead.
-pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<Vec<i64>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Range {
-        n: i64,
-        lo: Option<i64>,
-        hi: Option<i64>,
-    }
-    let range = fetch_optional::<Range>(
-        c,
-        "SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM quiz_pairs",
-        vec![],
-    )
-    .await?;
-    let Some(Range {
-        n,
-        lo: Some(lo),
-        hi: Some(hi),
-    }) = range
-    else {
-        return Ok(Vec::new());
-    };
-    if n as usize > count && hi - lo + 1 > FULL_READ_SPAN {
-        let mut chosen: Vec<i64> = Vec::with_capacity(count);
-        let mut tried: HashSet<i64> = HashSet::new();
-        for _ in 0..DRAW_ROUNDS {
-            let want = 2 * (count - chosen.len()) + 8;
-            let candidates: Vec<i64> = {
-                let mut rng = rand::rng();
-                let mut out = Vec::with_capacity(want);
-                while out.len() < want && (tried.len() as i64) < hi - lo + 1 {
-                    let id = rng.random_range(lo..=hi);
-                    if tried.insert(id) {
-                        out.push(id);
-                    }
-                }
-                out
-            };
-            let sql = format!(
-                "SELECT id FROM quiz_pairs WHERE id IN ({})",
-                placeholders(candidates.len())
-            );
-            let found: HashSet<i64> =
-                fetch_all::<IdRow>(c, &sql, candidates.iter().map(|&i| i.into()).collect())
-                    .await?
-                    .into_iter()
-                    .map(|r| r.id)
-                    .collect();
-            chosen.extend(
-                candidates
-                    .into_iter()
-                    .filter(|id| found.contains(id))
-                    .take(count - chosen.len()),
-            );
-            if chosen.len() == count {
-                return Ok(chosen);
-            }
-        }
-    }
-    let ids: Vec<i64> = fetch_all::<IdRow>(c, "SELECT id FROM quiz_pairs", vec![])
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let mut rng = rand::rng();
-    Ok(
-        rand::seq::index::sample(&mut rng, ids.len(), count.min(ids.len()))
-            .into_iter()
-            .map(|i| ids[i])
-            .collect(),
-    )
-}
-
-#[derive(FromQueryResult)]
-struct PairRow {
-    id: i64,
-    left_id: i64,
-    right_id: i64,
-}
-
-/// The foods of the pairs with these ids (unknown ids are absent).
-pub async fn pair_foods(
-    c: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<HashMap<i64, PairFoods>, DbErr> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT id, left_id, right_id FROM quiz_pairs WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    Ok(
-        fetch_all::<PairRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
-            .await?
-            .into_iter()
-            .map(|r| {
-                (
-                    r.id,
-                    PairFoods {
-                        left_id: r.left_id,
-                        right_id: r.right_id,
-                    },
-                )
-            })
-            .collect(),
-    )
-}
-
-/// Loads every food that `pairs` mention with two statements, keyed by id.
-pub async fn foods_of(
-    c: &impl ConnectionTrait,
-    storage: &Storage,
-    pairs: impl Iterator<Item = PairFoods>,
-) -> Result<HashMap<i64, Food>, DbErr> {
-    let mut ids: Vec<i64> = pairs.flat_map(|p| [p.left_id, p.right_id]).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(foods_by_ids(c, storage, &ids)
-        .await?
-        .into_iter()
-        .map(|f| (f.id, f))
-        .collect())
-}
-
-/// Full pairs by id, in the order of `ids` (unknown ids are skipped). Three statements.
-pub async fn pairs_by_ids(
-    c: &impl ConnectionTrait,
-    storage: &Storage,
-    ids: &[i64],
-) -> Result<Vec<Pair>, DbErr> {
-    let foods_by_pair = pair_foods(c, ids).await?;
-    let foods = foods_of(c, storage, foods_by_pair.values().copied()).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| {
-            let p = foods_by_pair.get(id)?;
-            Some(Pair {
-                id: *id,
-                left: foods.get(&p.left_id)?.clone(),
-                right: foods.get(&p.right_id)?.clone(),
-            })
-        })
-        .collect())
-}
-
-/// An exam with its author's name and its counts.
+/// An exam with its author's name and its number of questions.
 #[derive(Debug, FromQueryResult)]
 pub struct ExamRow {
     pub id: i64,
@@ -196,20 +32,30 @@ pub struct ExamRow {
     pub author: String,
     pub created_at: i64,
     pub question_count: i64,
-    pub participant_count: i64,
 }
 
-/// One exam by its (normalized) share code. The counts are index lookups.
+/// One exam by its (normalized) share code; the question count is a primary-key range of at
+/// most 50 rows.
 pub async fn exam_by_code(c: &impl ConnectionTrait, code: &str) -> Result<Option<ExamRow>, DbErr> {
     fetch_optional(
         c,
         "SELECT e.id, e.code, e.title, e.author_id, u.username AS author, e.created_at, \
-         (SELECT COUNT(*) FROM exam_questions q WHERE q.exam_id = e.id) AS question_count, \
-         (SELECT COUNT(*) FROM exam_attempts a WHERE a.exam_id = e.id) AS participant_count \
+         (SELECT COUNT(*) FROM exam_questions q WHERE q.exam_id = e.id) AS question_count \
          FROM exams e JOIN users u ON u.id = e.author_id WHERE e.code = ?",
         vals![code],
     )
     .await
+}
+
+/// The number of participants of an exam, counted on `uq_exam_attempts_exam_user`.
+pub async fn participant_count(c: &impl ConnectionTrait, exam_id: i64) -> Result<i64, DbErr> {
+    Ok(fetch_i64(
+        c,
+        "SELECT COUNT(*) FROM exam_attempts WHERE exam_id = ?",
+        vals![exam_id],
+    )
+    .await?
+    .unwrap_or(0))
 }
 
 #[derive(FromQueryResult)]
@@ -330,14 +176,12 @@ async fn try_create_exam(
 }
 
 /// Deletes an exam with its questions and every attempt at it.
+///
+/// The guesses go with their attempts by `fk_attempt_answers_attempt … ON DELETE CASCADE`,
+/// through the guesses' primary key; deleting them first would need a subquery that MariaDB 10
+/// runs as a scan of every guess of every exam.
 pub async fn delete_exam(db: &Db, exam_id: i64) -> Result<(), DbErr> {
     let txn = db.begin().await?;
-    exec(
-        &txn,
-        "DELETE FROM attempt_answers WHERE attempt_id IN (SELECT id FROM exam_attempts WHERE exam_id = ?)",
-        vals![exam_id],
-    )
-    .await?;
     exec(
         &txn,
         "DELETE FROM exam_attempts WHERE exam_id = ?",
@@ -411,18 +255,19 @@ async fn try_save_attempt(
 }
 
 /// Deletes a user's attempt at an exam with its guesses; answers whether there was one.
+///
+/// One statement through `uq_exam_attempts_exam_user`; the guesses go with the attempt by
+/// `fk_attempt_answers_attempt … ON DELETE CASCADE`, through their primary key. Two choices
+/// that look more explicit are worse: `DELETE FROM attempt_answers WHERE attempt_id IN
+/// (SELECT …)` is a scan of every guess of every exam on MariaDB 10, locking them all, and
+/// reading the attempt's id first makes the transaction begin with a read, which SQLite cannot
+/// turn into a write once another writer has committed (`SQLITE_BUSY_SNAPSHOT`, answered at
+/// once instead of waiting for the lock).
 async fn remove_attempt(
     c: &impl ConnectionTrait,
     exam_id: i64,
     user_id: i64,
 ) -> Result<bool, DbErr> {
-    exec(
-        c,
-        "DELETE FROM attempt_answers WHERE attempt_id IN \
-         (SELECT id FROM exam_attempts WHERE exam_id = ? AND user_id = ?)",
-        vals![exam_id, user_id],
-    )
-    .await?;
     let deleted = exec(
         c,
         "DELETE FROM exam_attempts WHERE exam_id = ? AND user_id = ?",
@@ -434,21 +279,7 @@ async fn remove_attempt(
 
 /// Withdraws a user from an exam; answers whether they had an attempt.
 pub async fn withdraw(db: &Db, exam_id: i64, user_id: i64) -> Result<bool, DbErr> {
-    let mut attempt = 1;
-    loop {
-        let result = async {
-            let txn = db.begin().await?;
-            let removed = remove_attempt(&txn, exam_id, user_id).await?;
-            txn.commit().await?;
-            Ok::<bool, DbErr>(removed)
-        }
-        .await;
-        match result {
-            Err(e) if is_retryable(&e) && attempt < WRITE_ATTEMPTS => back_off(attempt).await,
-            other => return other,
-        }
-        attempt += 1;
-    }
+    crate::db::retrying(|| remove_attempt(db, exam_id, user_id)).await
 }
 
 /// A stored attempt.
@@ -478,7 +309,7 @@ pub async fn user_id_by_name(
     c: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<i64>, DbErr> {
-    crate::db::fetch_i64(
+    fetch_i64(
         c,
         "SELECT id FROM users WHERE username_key = ?",
         vals![username.trim().to_lowercase()],
@@ -505,6 +336,28 @@ pub async fn standing(
     )
     .await?;
     Ok(row.map(|r| (r.ahead + 1, r.participants)).unwrap_or((1, 0)))
+}
+
+/// The version of an exam's attempts: their number and the newest id, in one statement
+/// (SQLite and MariaDB answer it from `ix_exam_attempts_scoreboard` alone, whose entries carry
+/// the row id).
+///
+/// Attempts are never updated (a retake deletes one and inserts another) and ids only grow, so
+/// a set of attempts that differs from an earlier one either holds an id newer than all of the
+/// earlier ones (the newest id grew) or only lost rows (the count dropped).
+pub async fn attempts_version(c: &impl ConnectionTrait, exam_id: i64) -> Result<(i64, i64), DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        n: i64,
+        newest: Option<i64>,
+    }
+    let row = fetch_optional::<Row>(
+        c,
+        "SELECT COUNT(*) AS n, MAX(id) AS newest FROM exam_attempts WHERE exam_id = ?",
+        vals![exam_id],
+    )
+    .await?;
+    Ok(row.map(|r| (r.n, r.newest.unwrap_or(0))).unwrap_or((0, 0)))
 }
 
 /// A participant's name and score.
