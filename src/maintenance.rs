@@ -29,7 +29,9 @@ pub async fn sweep(state: &AppState) {
     {
         tracing::warn!(error = %e, "could not purge expired sessions");
     }
-    if let Err(e) = crate::media::sweep_orphans(&state.db, &state.storage, crate::media::ORPHAN_GRACE).await {
+    if let Err(e) =
+        crate::media::sweep_orphans(&state.db, &state.storage, crate::media::ORPHAN_GRACE).await
+    {
         tracing::warn!(error = ?e, "could not sweep unused images");
     }
     if let Err(e) = crate::accounts::throttle::purge(&state.db).await {

@@ -56,7 +56,9 @@ async fn cached<T: serde::Serialize>(
     let generation = state.cache.generation();
     let value = load.await?.ok_or(AppError::NotFound("book"))?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(anyhow::Error::from)?);
-    state.cache.put(key, generation, std::sync::Arc::new(body.clone()));
+    state
+        .cache
+        .put(key, generation, std::sync::Arc::new(body.clone()));
     Ok(json_bytes(body))
 }
 
