@@ -37,6 +37,8 @@ pub struct Shared {
     pub cache: ResponseCache,
     pub visitors: VisitorTracker,
     pub metrics: crate::metrics::Metrics,
+    /// The group-commit writer of world-cup starts.
+    pub starts: crate::worldcup::starts::StartWriter,
 }
 
 impl std::ops::Deref for AppState {
@@ -205,6 +207,7 @@ impl App {
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+        let starts = crate::worldcup::starts::StartWriter::spawn(db.clone());
         let state = AppState(Arc::new(Shared {
             config,
             db,
@@ -212,6 +215,7 @@ impl App {
             cache: ResponseCache::new(Duration::from_secs(2)),
             visitors: VisitorTracker::default(),
             metrics: crate::metrics::Metrics::default(),
+            starts,
         }));
         let router = router(state.clone());
         Ok(App {

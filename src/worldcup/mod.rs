@@ -6,6 +6,7 @@
 //! transaction, so rankings are exact and never scan historical picks.
 
 pub mod bracket;
+pub mod starts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -277,25 +278,23 @@ async fn start_worldcup(
     let id = new_id();
     let now = now_ms();
     let entrants = encode_ids(bracket.entrants());
-    db::retrying(|| async {
-        let txn = state.db.begin().await?;
-        exec(
-            &txn,
-            "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, '', 0, ?, ?, ?)",
-            vals![id.clone(), book_id, i64::from(size), entrants.clone(), false, now, now],
-        )
-        .await?;
-        count(&txn, book_id, Counter::Plays).await?;
-        txn.commit().await
-    })
-    .await
-    .map_err(|e| crate::catalog::conflict(e, "world cup id collision"))
-    .map_err(|e| match e {
-        // The book was deleted since its foods were cached.
-        AppError::BadRequest(_) => AppError::NotFound("book"),
-        e => e,
-    })?;
+    // Stored by the group-commit writer together with the other starts of the moment.
+    state
+        .starts
+        .store(starts::NewStart {
+            id: id.clone(),
+            book_id,
+            size,
+            entrants,
+            now,
+        })
+        .await
+        .map_err(|e| crate::catalog::conflict(e, "world cup id collision"))
+        .map_err(|e| match e {
+            // The book was deleted since its foods were cached.
+            AppError::BadRequest(_) => AppError::NotFound("book"),
+            e => e,
+        })?;
     state.metrics.count(Event::WorldcupStarted);
     let worldcup = state_of(&state, &id, book_id, &bracket).await?;
     Ok((StatusCode::CREATED, Json(worldcup)))
@@ -389,36 +388,32 @@ enum Counter {
 /// increments over them instead of queueing on one row lock.
 const COUNTER_SHARDS: i64 = 16;
 
-/// Adds one to a book's counter in one statement (the row is created on first use): plays on
+/// Adds to a book's counter in one statement (the row is created on first use): plays on
 /// a random shard, finishes always on shard 0, which serialises the finishes of a book.
-async fn count(
+async fn add_to_counter(
     c: &impl ConnectionTrait,
     book_id: i64,
     counter: Counter,
+    amount: i64,
 ) -> Result<(), sea_orm::DbErr> {
     let (column, plays, finished) = match counter {
-        Counter::Plays => ("plays", 1, 0),
-        Counter::Finished => ("finished", 0, 1),
+        Counter::Plays => ("plays", amount, 0),
+        Counter::Finished => ("finished", 0, amount),
     };
     let insert = "INSERT INTO book_plays (book_id, shard, plays, finished) VALUES (?, ?, ?, ?)";
     let sql = match c.get_database_backend() {
         sea_orm::DbBackend::MySql => {
-            format!("{insert} ON DUPLICATE KEY UPDATE {column} = {column} + 1")
+            format!("{insert} ON DUPLICATE KEY UPDATE {column} = {column} + ?")
         }
         _ => format!(
-            "{insert} ON CONFLICT (book_id, shard) DO UPDATE SET {column} = book_plays.{column} + 1"
+            "{insert} ON CONFLICT (book_id, shard) DO UPDATE SET {column} = book_plays.{column} + ?"
         ),
     };
     let shard = match counter {
         Counter::Plays => rand::random_range(0..COUNTER_SHARDS),
         Counter::Finished => 0,
     };
-    exec(
-        c,
-        &sql,
-        vals![book_id, shard, plays as i64, finished as i64],
-    )
-    .await?;
+    exec(c, &sql, vals![book_id, shard, plays, finished, amount]).await?;
     Ok(())
 }
 
@@ -429,7 +424,7 @@ async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> 
         let txn = db.begin().await?;
         // Counting first locks the book's finish counter row: finishes of one book queue here
         // rather than deadlocking on each other's statistics rows.
-        count(&txn, row.book_id, Counter::Finished).await?;
+        add_to_counter(&txn, row.book_id, Counter::Finished, 1).await?;
         if !saved(&txn, row, bracket, true).await? {
             return Ok(false);
         }
