@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use rust_embed::RustEmbed;
-use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -328,7 +328,7 @@ pub async fn import(
         progress.step("images", done, total);
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let backend = txn.get_database_backend();
     for c in &catalog.categories {
         let sql = insert_ignore_sql(backend, "INTO categories (name) VALUES (?)");

@@ -6,7 +6,7 @@ pub mod throttle;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{FromQueryResult, TransactionTrait};
+use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -281,7 +281,7 @@ async fn get_me(user: AuthUser) -> Json<User> {
 #[utoipa::path(delete, path = "/me", tag = "members", responses((status = 204), (status = 401, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 async fn delete_me(State(state): State<AppState>, user: AuthUser) -> AppResult<Response> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     for owned in crate::accounts::OWNED_BY_USER {
         exec(&txn, owned, vals![user.id]).await?;
     }

@@ -8,7 +8,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use rand::Rng;
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -106,7 +105,7 @@ async fn delete_category(
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     exec(
         &txn,
         "DELETE FROM food_categories WHERE category_id = ?",
@@ -347,7 +346,7 @@ async fn create_food(
     )
     .await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let category_ids = queries::category_ids(&txn, &categories)
         .await?
         .map_err(|missing| {
@@ -432,7 +431,7 @@ async fn update_food(
     let key_checks: Vec<(&str, &Option<String>)> = new_keys.iter().map(|(f, k)| (*f, k)).collect();
     check_images_exist(&state, &key_checks).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let exists = fetch_i64(&txn, "SELECT id FROM foods WHERE id = ?", vals![id]).await?;
     if exists.is_none() {
         return Err(AppError::NotFound("food"));
@@ -536,7 +535,7 @@ async fn create_book(
     checks.finish()?;
     check_images_exist(&state, &[("cover_key", &cover_key)]).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     check_food_ids(&txn, &food_ids).await?;
     let now = now_ms();
     let id = insert_returning_id(
@@ -594,7 +593,7 @@ async fn update_book(
     sets.push("updated_at = ?");
     values.push(now_ms().into());
     values.push(id.into());
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id])
         .await?
         .is_none()
@@ -649,7 +648,7 @@ async fn set_book_foods(
     let mut checks = Checks::default();
     let food_ids = dedup_ids(&mut checks, &body.food_ids);
     checks.finish()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     if fetch_i64(&txn, "SELECT id FROM books WHERE id = ?", vals![id])
         .await?
         .is_none()

@@ -4,7 +4,7 @@
 //! rename in the same release), because during a rolling deploy old and new replicas share
 //! the database.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::{Db, exec, fetch_i64};
 
@@ -78,7 +78,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
         CONSTRAINT pk_schema_migrations PRIMARY KEY (name))";
     db.execute_unprepared(create).await?;
 
-    let txn = db.begin().await?;
+    let txn = super::begin(db).await?;
     match backend {
         DbBackend::Postgres => {
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(4627001)")

@@ -65,6 +65,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     Database::connect(options).await
 }
 
+/// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// transaction that reads first and writes later would otherwise fail, without waiting, when
+/// another connection committed a write in between.
+pub async fn begin(db: &Db) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// A statement for this connection's engine from SQL written with `?` placeholders.
 pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {

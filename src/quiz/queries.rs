@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use super::model::{PairFoods, Question};
 use crate::db::{
@@ -145,7 +145,7 @@ async fn try_create_exam(
     code: &str,
 ) -> Result<i64, DbErr> {
     let now = crate::db::now_ms();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let exam_id = insert_returning_id(
         &txn,
         "INSERT INTO exams (code, title, author_id, created_at) VALUES (?, ?, ?, ?)",
@@ -181,7 +181,7 @@ async fn try_create_exam(
 /// through the guesses' primary key; deleting them first would need a subquery that MariaDB 10
 /// runs as a scan of every guess of every exam.
 pub async fn delete_exam(db: &Db, exam_id: i64) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     exec(
         &txn,
         "DELETE FROM exam_attempts WHERE exam_id = ?",
@@ -229,7 +229,7 @@ async fn try_save_attempt(
     score: i64,
     guesses: &[(i64, i64)],
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     remove_attempt(&txn, exam_id, user_id).await?;
     let attempt_id = insert_returning_id(
         &txn,

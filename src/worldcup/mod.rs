@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use rand::RngCore;
 use rand::seq::SliceRandom;
-use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -421,7 +421,7 @@ async fn add_to_counter(
 /// race with another transaction is retried).
 async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
     let result = db::retrying(|| async {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin(db).await?;
         // Counting first locks the book's finish counter row: finishes of one book queue here
         // rather than deadlocking on each other's statistics rows.
         add_to_counter(&txn, row.book_id, Counter::Finished, 1).await?;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Counter, add_to_counter};
@@ -89,7 +89,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<PendingStart>) {
 /// Writes starts and their play counts in one transaction.
 async fn write(db: &Db, pending: &[PendingStart]) -> Result<(), DbErr> {
     let starts: Vec<&NewStart> = pending.iter().map(|p| &p.start).collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let rows = vec!["(?, ?, ?, ?, '', 0, ?, ?, ?)"; starts.len()].join(", ");
     let mut values = Vec::with_capacity(starts.len() * 7);
     for s in &starts {
