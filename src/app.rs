@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
@@ -99,15 +99,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// Builds the whole HTTP surface over a state.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
-    let openapi = Arc::new(openapi);
     let api = api
-        .route(
-            "/api/v1/openapi.json",
-            axum::routing::get(move || {
-                let doc = openapi.clone();
-                async move { axum::Json(doc.as_ref().clone()) }
-            }),
-        )
         .route("/api/v1", axum::routing::any(api_not_found))
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
@@ -118,10 +110,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/docs")
-                .url("/docs/openapi.json", ApiDoc::openapi_for_docs()),
-        )
+        // The docs page also serves the document it renders, at its API path.
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
         .fallback(crate::web::serve_app)
         .layer(middleware::from_fn_with_state(
@@ -134,13 +124,6 @@ pub fn router(state: AppState) -> Router {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
         }))
         .with_state(state)
-}
-
-impl ApiDoc {
-    /// The full document (with every path) for the `/docs` page.
-    fn openapi_for_docs() -> utoipa::openapi::OpenApi {
-        api().1
-    }
 }
 
 async fn api_not_found() -> AppError {
@@ -293,9 +276,4 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
-}
-
-/// 404 problem for anything that is not an app path, API route or media.
-pub fn not_found_response() -> Response {
-    (StatusCode::NOT_FOUND, AppError::NotFound("route")).into_response()
 }

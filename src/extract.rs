@@ -39,19 +39,21 @@ pub struct ClientIp(pub IpAddr);
 impl ClientIp {
     /// Finds the client address of a request.
     pub fn from_parts(parts: &Parts, trusted: &[IpNet]) -> ClientIp {
-        let peer = parts
-            .extensions
+        ClientIp::of(&parts.extensions, &parts.headers, trusted)
+    }
+
+    /// Finds the client address from a request's extensions (the socket peer) and headers.
+    pub fn of(
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+        trusted: &[IpNet],
+    ) -> ClientIp {
+        let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        ClientIp(client_ip(
-            peer,
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok()),
-            trusted,
-        ))
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        ClientIp(client_ip(peer, forwarded, trusted))
     }
 }
 

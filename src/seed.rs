@@ -86,13 +86,6 @@ pub struct ImportReport {
     pub images_stored: usize,
 }
 
-impl ImportReport {
-    /// Whether the import changed anything at all.
-    pub fn changed_anything(&self) -> bool {
-        *self != ImportReport::default()
-    }
-}
-
 /// Where a catalog's files come from.
 pub enum Source {
     /// A folder holding `catalog.json` and the image files it names.

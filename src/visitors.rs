@@ -85,16 +85,11 @@ impl VisitorTracker {
         if !counts || crate::accounts::auth::header_token(request.headers()).is_some() {
             return;
         }
-        let peer = request
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-        let forwarded = request
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        let ip = crate::extract::client_ip(peer, forwarded, &state.config.trusted_proxies);
+        let crate::extract::ClientIp(ip) = crate::extract::ClientIp::of(
+            request.extensions(),
+            request.headers(),
+            &state.config.trusted_proxies,
+        );
         let agent = request
             .headers()
             .get(axum::http::header::USER_AGENT)

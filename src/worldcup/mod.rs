@@ -289,11 +289,13 @@ async fn start_worldcup(
             now,
         })
         .await
-        .map_err(|e| crate::catalog::conflict(e, "world cup id collision"))
-        .map_err(|e| match e {
-            // The book was deleted since its foods were cached.
-            AppError::BadRequest(_) => AppError::NotFound("book"),
-            e => e,
+        .map_err(|e| {
+            if db::is_foreign_key_violation(&e) {
+                // The book was deleted since its foods were cached.
+                AppError::NotFound("book")
+            } else {
+                crate::catalog::conflict(e, "world cup id collision")
+            }
         })?;
     state.metrics.count(Event::WorldcupStarted);
     let worldcup = state_of(&state, &id, book_id, &bracket).await?;
