@@ -17,37 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::catalog::cache::ResponseCache;
 use crate::config::Config;
-use crate::db::Db;
 use crate::error::AppError;
 use crate::media::Storage;
+pub use crate::state::{AppState, JSON_BODY_LIMIT, Shared};
 use crate::visitors::VisitorTracker;
-
-/// Largest JSON body accepted, in bytes.
-pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
-
-/// Everything a handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-/// What [`AppState`] shares; one `Arc` so that cloning the state per request is one count.
-pub struct Shared {
-    pub config: Config,
-    pub db: Db,
-    pub storage: Storage,
-    pub cache: ResponseCache,
-    pub visitors: VisitorTracker,
-    pub metrics: crate::metrics::Metrics,
-    /// The group-commit writer of world-cup starts.
-    pub starts: crate::worldcup::starts::StartWriter,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
 
 /// The OpenAPI document's top level; paths are collected from the routers.
 #[derive(OpenApi)]

@@ -131,8 +131,43 @@ pub struct Config {
     pub worldcup_max_age: Duration,
     /// Maximum number of database connections in the pool.
     pub db_max_connections: u32,
+    /// The site's public base (`https://ipmat.example`, no trailing slash), when configured:
+    /// absolute links in previews, and the cookie's `Secure` by its scheme.
+    pub public_url: Option<String>,
+    /// Map searches offered for a champion (`kakao`, `naver`), in order; empty hides them.
+    pub map_links: Vec<MapLink>,
+    /// Distinct reporters after which a book or comment is hidden pending review.
+    pub report_hide_at: u32,
     /// `IPMAT_*` variables this program does not know (likely typos), logged at start.
     pub unknown_variables: Vec<String>,
+}
+
+/// A map service whose search a champion screen links to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapLink {
+    Kakao,
+    Naver,
+}
+
+/// Parses `IPMAT_MAP_LINKS`: a comma-separated list of `kakao` and `naver`; empty is none.
+fn parse_map_links(value: &str) -> Result<Vec<MapLink>, ConfigError> {
+    let mut links = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let link = match name.to_ascii_lowercase().as_str() {
+            "kakao" => MapLink::Kakao,
+            "naver" => MapLink::Naver,
+            other => {
+                return Err(bad(
+                    "IPMAT_MAP_LINKS",
+                    format!("`{other}` is not a map service (use kakao, naver or both)"),
+                ));
+            }
+        };
+        if !links.contains(&link) {
+            links.push(link);
+        }
+    }
+    Ok(links)
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -175,6 +210,9 @@ const KNOWN: &[&str] = &[
     "IPMAT_TRUSTED_PROXIES",
     "IPMAT_WORLDCUP_MAX_AGE_HOURS",
     "IPMAT_DB_MAX_CONNECTIONS",
+    "IPMAT_PUBLIC_URL",
+    "IPMAT_MAP_LINKS",
+    "IPMAT_REPORT_HIDE_AT",
     // Read by commands, not by the server.
     "IPMAT_PASSWORD",
     // Read by the test suite only.
@@ -320,6 +358,14 @@ impl Config {
         let worldcup_max_age_hours: u64 =
             parse_number(&get, "IPMAT_WORLDCUP_MAX_AGE_HOURS", 168, 1, 24 * 365)?;
         let db_max_connections: u64 = parse_number(&get, "IPMAT_DB_MAX_CONNECTIONS", 16, 1, 1000)?;
+        let public_url = get("IPMAT_PUBLIC_URL")
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                parse_http_url("IPMAT_PUBLIC_URL", v).map(|u| u.trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+        let map_links = parse_map_links(get("IPMAT_MAP_LINKS").unwrap_or("kakao,naver"))?;
+        let report_hide_at: u64 = parse_number(&get, "IPMAT_REPORT_HIDE_AT", 5, 1, 1000)?;
         Ok(Config {
             mode,
             bind,
@@ -334,6 +380,9 @@ impl Config {
             trusted_proxies,
             worldcup_max_age: Duration::from_secs(worldcup_max_age_hours * 3600),
             db_max_connections: db_max_connections as u32,
+            public_url,
+            map_links,
+            report_hide_at: report_hide_at as u32,
             unknown_variables: unknown,
         })
     }

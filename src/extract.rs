@@ -6,9 +6,9 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::config::IpNet;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// `axum::Json` whose rejections are problem details.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]

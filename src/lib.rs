@@ -18,9 +18,11 @@ pub mod notify;
 pub mod ops;
 pub mod quiz;
 pub mod seed;
+pub mod state;
 pub mod visitors;
 pub mod web;
 pub mod worldcup;
 
-pub use app::{App, AppState};
+pub use app::App;
 pub use config::Config;
+pub use state::AppState;

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::db::{exec, now_ms};
+use crate::state::AppState;
 use crate::vals;
 
 /// How often the sweep runs (it also runs once at start).

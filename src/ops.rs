@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::Json;
+use crate::state::AppState;
 
 /// Liveness and readiness probes (outside `/api/v1`).
 pub fn router() -> Router<AppState> {

@@ -14,8 +14,8 @@ use sea_orm::FromQueryResult;
 use sha2::{Digest, Sha256};
 
 use crate::accounts::DayVisitors;
-use crate::app::AppState;
 use crate::db::{Db, exec, fetch_all, fetch_optional, insert_ignore_sql};
+use crate::state::AppState;
 use crate::vals;
 
 /// Remembers which visitors this replica already recorded today, to write each one once.

@@ -11,9 +11,9 @@ use rand::RngCore;
 use sea_orm::FromQueryResult;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::db::{exec, fetch_optional, now_ms};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::vals;
 
 /// Name of the session cookie.

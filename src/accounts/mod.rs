@@ -13,11 +13,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use self::auth::{Admin, AuthUser, MaybeUser};
-use crate::app::AppState;
 use crate::catalog::model::Book;
 use crate::db::{self, exec, fetch_all, fetch_i64, fetch_optional, insert_returning_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{ClientIp, Json, Path, Query};
+use crate::state::AppState;
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -138,9 +138,9 @@ pub async fn create_user(
     let hash = auth::hash_password(password.to_owned()).await?;
     insert_returning_id(
         db,
-        "INSERT INTO users (username, username_key, password_hash, birth_date, is_admin, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-        vals![username, username.to_lowercase(), hash, birth_date.map(str::to_owned), is_admin, now_ms()],
+        "INSERT INTO users (username, username_key, display_name, password_hash, birth_date, is_admin, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vals![username, username.to_lowercase(), username, hash, birth_date.map(str::to_owned), is_admin, now_ms()],
     )
     .await
     .map_err(|e| {

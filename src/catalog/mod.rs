@@ -15,11 +15,11 @@ use utoipa_axum::routes;
 
 use self::model::*;
 use crate::accounts::Admin;
-use crate::app::AppState;
 use crate::db::{self, exec, fetch_i64, insert_returning_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::media::{self, Owner};
+use crate::state::AppState;
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {

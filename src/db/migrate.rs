@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0001_catalog_and_accounts"),
     migration!("0002_worldcup"),
     migration!("0003_quiz"),
+    migration!("0004_shared_columns"),
 ];
 
 impl Migration {

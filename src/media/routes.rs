@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use super::process::{self, MAX_FILE_BYTES, ProcessError};
 use super::storage::{CACHE_CONTROL, content_type, is_valid_key};
 use crate::accounts::Admin;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
+use crate::state::AppState;
 
 /// Largest upload request: the file plus room for the multipart framing around it.
 pub const MAX_UPLOAD_BODY: usize = MAX_FILE_BYTES + 64 * 1024;

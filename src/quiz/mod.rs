@@ -23,12 +23,12 @@ use utoipa_axum::routes;
 use self::model::*;
 use self::queries::ExamRow;
 use crate::accounts::{Admin, AuthUser};
-use crate::app::AppState;
 use crate::catalog::model::Checks;
 use crate::catalog::{conflict, json_bytes};
 use crate::db::{self, insert_returning_id, now_ms, rfc3339};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -23,13 +23,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::bracket::{Bracket, BracketError, Pick, decode_ids, encode_ids};
-use crate::app::AppState;
 use crate::catalog::model::Food;
 use crate::catalog::queries::foods_by_ids;
 use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::metrics::Event;
+use crate::state::AppState;
 use crate::vals;
 
 pub fn router() -> OpenApiRouter<AppState> {

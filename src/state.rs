@@ -1,0 +1,37 @@
+//! The state every handler sees. It sits low in the tree (below every feature) so that
+//! features depend on it and `app.rs`, the composition root on top, depends on them.
+
+use std::sync::Arc;
+
+use crate::catalog::cache::ResponseCache;
+use crate::config::Config;
+use crate::db::Db;
+use crate::media::Storage;
+use crate::visitors::VisitorTracker;
+
+/// Largest JSON body accepted, in bytes.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Shared>);
+
+/// What [`AppState`] shares; one `Arc` so that cloning the state per request is one count.
+pub struct Shared {
+    pub config: Config,
+    pub db: Db,
+    pub storage: Storage,
+    pub cache: ResponseCache,
+    pub visitors: VisitorTracker,
+    pub metrics: crate::metrics::Metrics,
+    /// The group-commit writer of world-cup starts.
+    pub starts: crate::worldcup::starts::StartWriter,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
