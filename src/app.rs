@@ -22,37 +22,9 @@ use crate::media::Storage;
 pub use crate::state::{AppState, JSON_BODY_LIMIT, Shared};
 use crate::visitors::VisitorTracker;
 
-/// The OpenAPI document's top level; paths are collected from the routers.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "ipmat API", description = "Food world cup and taste quiz. Errors are RFC 9457 problem details."),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
-    modifiers(&SecurityAddon)
-)]
-struct ApiDoc;
-
-struct SecurityAddon;
-
-impl utoipa::Modify for SecurityAddon {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("ipmat_session"))),
-        );
-    }
-}
-
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .nest(
             "/api/v1",
             OpenApiRouter::new()
@@ -84,7 +56,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ops::router())
         .merge(crate::media::router())
         // The docs page also serves the document it renders, at its API path.
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .external_url_unchecked("/api/v1/openapi.json", crate::openapi::finish(openapi)),
+        )
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
         .fallback(crate::web::serve_app)
         .layer(middleware::from_fn_with_state(

@@ -1,6 +1,6 @@
 //! The one error type of the HTTP API, written as RFC 9457 problem details.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
@@ -29,6 +29,9 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
+    /// The body is not JSON at all (400 `malformed_json`).
+    #[error("{0}")]
+    MalformedJson(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("authentication required")]
@@ -81,6 +84,7 @@ impl AppError {
                 "validation_failed",
                 "Invalid request",
             ),
+            MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             Unauthorized | BadCredentials => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
@@ -201,26 +205,6 @@ impl From<DbErr> for AppError {
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
         AppError::Internal(e)
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                AppError::UnsupportedMediaType("send the body as application/json".to_owned())
-            }
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::PayloadTooLarge("the request body is too large".to_owned())
-            }
-            JsonRejection::JsonDataError(e) => {
-                AppError::BadRequest(format!("invalid body: {}", e.body_text()))
-            }
-            JsonRejection::JsonSyntaxError(e) => {
-                AppError::BadRequest(format!("malformed JSON: {}", e.body_text()))
-            }
-            other => AppError::BadRequest(other.body_text()),
-        }
     }
 }
 

@@ -69,21 +69,23 @@ async fn malformed_requests_never_get_a_server_error(engine: Engine) {
     let json_ct = Some("application/json");
     let big = format!("{{\"name\": \"{}\"}}", "가".repeat(400_000)).into_bytes();
     let cases: Vec<Case> = vec![
+        // Bytes that are not JSON are 400; JSON of the wrong shape (arrays and scalars
+        // included: serde alone would read a struct from an array) is 422.
         (
             "POST",
             "/api/v1/auth/signup",
             json_ct,
             b"{not json".to_vec(),
-            422,
-            "validation_failed",
+            400,
+            "malformed_json",
         ),
         (
             "POST",
             "/api/v1/auth/signup",
             json_ct,
             b"".to_vec(),
-            422,
-            "validation_failed",
+            400,
+            "malformed_json",
         ),
         (
             "POST",
@@ -98,8 +100,40 @@ async fn malformed_requests_never_get_a_server_error(engine: Engine) {
             "/api/v1/auth/signup",
             json_ct,
             vec![0xff, 0xfe, 0x00],
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login",
+            json_ct,
+            br#"["admin", "x"]"#.to_vec(),
             422,
             "validation_failed",
+        ),
+        (
+            "PATCH",
+            "/api/v1/books/1",
+            json_ct,
+            b"[null, null]".to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            "/api/v1/books/1/worldcups",
+            json_ct,
+            b"[4]".to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            "/api/v1/books/1/worldcups",
+            json_ct,
+            b"{\"size\": ".to_vec(),
+            400,
+            "malformed_json",
         ),
         (
             "POST",

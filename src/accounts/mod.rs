@@ -80,13 +80,10 @@ pub struct SessionResponse {
 /// Checks a username: 3..=15 of `[A-Za-z0-9_.-]`.
 pub fn validate_username(username: &str) -> Result<(), FieldError> {
     let n = username.chars().count();
-    if !(3..=15).contains(&n) {
+    if !crate::limits::USERNAME_CHARS.contains(&n) {
         return Err(FieldError::new("username", "must be 3 to 15 characters"));
     }
-    if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
+    if !username.chars().all(crate::limits::is_username_char) {
         return Err(FieldError::new(
             "username",
             "may only use letters, digits, _ . and -",
@@ -98,7 +95,7 @@ pub fn validate_username(username: &str) -> Result<(), FieldError> {
 /// Checks a password: 8..=128 characters.
 pub fn validate_password(password: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
-    if !(8..=128).contains(&n) {
+    if !crate::limits::PASSWORD_CHARS.contains(&n) {
         return Err(FieldError::new("password", "must be 8 to 128 characters"));
     }
     Ok(())

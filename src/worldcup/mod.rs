@@ -240,9 +240,7 @@ async fn start_worldcup(
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         StartWorldcupRequest::default()
     } else {
-        axum::Json::<StartWorldcupRequest>::from_bytes(&body)
-            .map_err(AppError::from)?
-            .0
+        crate::extract::parse_json_object::<StartWorldcupRequest>(&body)?
     };
     if request.exclude_food_ids.len() > 64 {
         return Err(AppError::field("exclude_food_ids", "at most 64 foods"));
