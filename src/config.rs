@@ -312,9 +312,14 @@ impl Config {
                 "must be a path starting with / or an http(s) URL",
             ));
         }
-        let notify_url = match get("IPMAT_NOTIFY_URL").or(get("IPMAT_SLACK_URL")) {
+        // The alias is named in errors when it is the one set, so the operator finds it.
+        let notify = match get("IPMAT_NOTIFY_URL") {
+            Some(v) => Some(("IPMAT_NOTIFY_URL", v)),
+            None => get("IPMAT_SLACK_URL").map(|v| ("IPMAT_SLACK_URL", v)),
+        };
+        let notify_url = match notify {
             None => None,
-            Some(v) => Some(Secret::new(parse_http_url("IPMAT_NOTIFY_URL", v)?)),
+            Some((var, v)) => Some(Secret::new(parse_http_url(var, v)?)),
         };
         let seed = match get("IPMAT_SEED").unwrap_or("auto") {
             "auto" => SeedMode::Auto,
@@ -364,7 +369,12 @@ impl Config {
                 parse_http_url("IPMAT_PUBLIC_URL", v).map(|u| u.trim_end_matches('/').to_owned())
             })
             .transpose()?;
-        let map_links = parse_map_links(get("IPMAT_MAP_LINKS").unwrap_or("kakao,naver"))?;
+        // Set but empty means "no map links", unlike the other variables.
+        let map_links = parse_map_links(
+            vars.get("IPMAT_MAP_LINKS")
+                .map(|v| v.trim())
+                .unwrap_or("kakao,naver"),
+        )?;
         let report_hide_at: u64 = parse_number(&get, "IPMAT_REPORT_HIDE_AT", 5, 1, 1000)?;
         Ok(Config {
             mode,
@@ -613,6 +623,40 @@ mod tests {
         assert_eq!(c.storage, StorageConfig::File("data/media".into()));
         assert_eq!(c.media_base_url, "/media");
         assert_eq!(c.seed, SeedMode::Auto);
+    }
+
+    #[test]
+    fn a_bad_webhook_is_reported_under_the_name_that_was_set() {
+        let e = Config::from_vars(&vars(&[("IPMAT_SLACK_URL", "not a url")])).unwrap_err();
+        assert_eq!(e.var, "IPMAT_SLACK_URL");
+        let e = Config::from_vars(&vars(&[("IPMAT_NOTIFY_URL", "ftp://x")])).unwrap_err();
+        assert_eq!(e.var, "IPMAT_NOTIFY_URL");
+    }
+
+    #[test]
+    fn new_site_variables_parse_and_name_themselves_when_wrong() {
+        let c = Config::from_vars(&vars(&[
+            ("IPMAT_PUBLIC_URL", "https://ipmat.example/"),
+            ("IPMAT_MAP_LINKS", "naver"),
+            ("IPMAT_REPORT_HIDE_AT", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://ipmat.example"));
+        assert_eq!(c.map_links, vec![MapLink::Naver]);
+        assert_eq!(c.report_hide_at, 3);
+        let c = Config::from_vars(&vars(&[("IPMAT_MAP_LINKS", "")])).unwrap();
+        assert!(c.map_links.is_empty());
+        let defaults = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(defaults.map_links, vec![MapLink::Kakao, MapLink::Naver]);
+        assert_eq!(defaults.report_hide_at, 5);
+        for (var, value) in [
+            ("IPMAT_PUBLIC_URL", "ipmat.example"),
+            ("IPMAT_MAP_LINKS", "google"),
+            ("IPMAT_REPORT_HIDE_AT", "0"),
+        ] {
+            let e = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(e.var, var);
+        }
     }
 
     #[test]

@@ -384,11 +384,13 @@ mod readiness_follows_the_database {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(ipmat_skip_mariadb, ignore = "IPMAT_TEST_ENGINES leaves MariaDB out")]
     async fn mariadb() {
         readiness_follows_the_database_without_a_restart(Engine::MySql).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(ipmat_skip_postgres, ignore = "IPMAT_TEST_ENGINES leaves PostgreSQL out")]
     async fn postgres() {
         readiness_follows_the_database_without_a_restart(Engine::Postgres).await
     }

@@ -3,7 +3,8 @@
 //! SQLite gets a file in a temporary folder; MariaDB and PostgreSQL get a new database on the
 //! local servers (`IPMAT_TEST_MYSQL_URL`, `IPMAT_TEST_POSTGRES_URL`, defaulting to the
 //! services of the development machine), dropped when the test ends. An unreachable server
-//! fails the test: nothing is skipped silently. Run one engine with `cargo test -- sqlite`.
+//! fails the test: nothing is skipped silently. Leave engines out with `IPMAT_TEST_ENGINES=sqlite cargo test`: their tests are then
+//! reported as ignored.
 
 #![allow(dead_code)]
 
@@ -31,10 +32,13 @@ macro_rules! on_all_engines {
         mod $name {
             use super::common::Engine;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(ipmat_skip_sqlite, ignore = "IPMAT_TEST_ENGINES leaves SQLite out")]
             async fn sqlite() { super::$name(Engine::Sqlite).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(ipmat_skip_mariadb, ignore = "IPMAT_TEST_ENGINES leaves MariaDB out")]
             async fn mariadb() { super::$name(Engine::MySql).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(ipmat_skip_postgres, ignore = "IPMAT_TEST_ENGINES leaves PostgreSQL out")]
             async fn postgres() { super::$name(Engine::Postgres).await }
         }
     )*};
@@ -72,7 +76,11 @@ impl TestDatabase {
                     _ => format!("{server}/"),
                 };
                 let admin = ipmat::db::connect(&admin_url, 1).await.unwrap_or_else(|e| {
-                    panic!("the {engine:?} test server at {server} is unreachable: {e}")
+                    panic!(
+                        "the {engine:?} test server at {server} is unreachable: {e}\n\
+                         start it (or point IPMAT_TEST_MYSQL_URL / IPMAT_TEST_POSTGRES_URL at one), \
+                         or test SQLite only: IPMAT_TEST_ENGINES=sqlite cargo test"
+                    )
                 });
                 let create = match engine {
                     Engine::MySql => {
