@@ -4,7 +4,9 @@
 
 fn main() {
     println!("cargo::rerun-if-env-changed=IPMAT_TEST_ENGINES");
-    println!("cargo::rustc-check-cfg=cfg(ipmat_skip_mariadb, ipmat_skip_postgres, ipmat_skip_sqlite)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(ipmat_skip_mariadb, ipmat_skip_postgres, ipmat_skip_sqlite)"
+    );
     let Ok(list) = std::env::var("IPMAT_TEST_ENGINES") else {
         return;
     };
@@ -14,7 +16,10 @@ fn main() {
         .filter(|s| !s.is_empty())
         .collect();
     for name in &wanted {
-        if !matches!(name.as_str(), "sqlite" | "mariadb" | "mysql" | "postgres" | "postgresql") {
+        if !matches!(
+            name.as_str(),
+            "sqlite" | "mariadb" | "mysql" | "postgres" | "postgresql"
+        ) {
             panic!("IPMAT_TEST_ENGINES: `{name}` is not an engine (sqlite, mariadb, postgres)");
         }
     }

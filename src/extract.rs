@@ -52,7 +52,12 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -62,10 +67,12 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 pub fn parse_json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if first != Some(b'{') {
-        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Err(e) => AppError::MalformedJson(format!("malformed JSON: {e}")),
-            Ok(_) => AppError::field("body", "must be a JSON object"),
-        });
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Err(e) => AppError::MalformedJson(format!("malformed JSON: {e}")),
+                Ok(_) => AppError::field("body", "must be a JSON object"),
+            },
+        );
     }
     serde_json::from_slice::<T>(bytes).map_err(|e| {
         use serde_json::error::Category;

@@ -123,10 +123,10 @@ fn complete_operation(method: &str, path: &str, op: &mut Map<String, Value>) {
     if !NO_DEPENDENCY.contains(&(method, path)) {
         implied.push(503);
     }
-    if !op.contains_key("description") {
-        if let Some(summary) = op.get("summary").cloned() {
-            op.insert("description".into(), summary);
-        }
+    if !op.contains_key("description")
+        && let Some(summary) = op.get("summary").cloned()
+    {
+        op.insert("description".into(), summary);
     }
     let responses = op
         .entry("responses")
@@ -187,7 +187,9 @@ fn implied_description(status: u16) -> &'static str {
         415 => "The body is not of the accepted content type (`unsupported_media_type`).",
         422 => "The request is well-formed but invalid (`validation_failed`, with `errors`).",
         429 => "Too many attempts; wait `Retry-After` seconds (`rate_limited`).",
-        503 => "A dependency (database or storage) is down; retry after `Retry-After` (`unavailable`).",
+        503 => {
+            "A dependency (database or storage) is down; retry after `Retry-After` (`unavailable`)."
+        }
         _ => "See the problem's `code`.",
     }
 }
@@ -233,9 +235,15 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
     use crate::limits as shared;
     let username = Limit {
         pattern: Some(shared::USERNAME_PATTERN),
-        ..length(*shared::USERNAME_CHARS.start(), *shared::USERNAME_CHARS.end())
+        ..length(
+            *shared::USERNAME_CHARS.start(),
+            *shared::USERNAME_CHARS.end(),
+        )
     };
-    let password = length(*shared::PASSWORD_CHARS.start(), *shared::PASSWORD_CHARS.end());
+    let password = length(
+        *shared::PASSWORD_CHARS.start(),
+        *shared::PASSWORD_CHARS.end(),
+    );
     let date = Limit {
         format: Some("date"),
         ..NONE
@@ -245,16 +253,35 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
         ("SignupRequest", "username", username),
         ("SignupRequest", "password", password),
         ("SignupRequest", "birth_date", date),
-        ("User", "birth_date", Limit { format: Some("date"), ..NONE }),
+        (
+            "User",
+            "birth_date",
+            Limit {
+                format: Some("date"),
+                ..NONE
+            },
+        ),
         ("CreateFoodRequest", "name", length(1, catalog::FOOD_NAME)),
-        ("CreateFoodRequest", "description", length(0, catalog::DESCRIPTION)),
+        (
+            "CreateFoodRequest",
+            "description",
+            length(0, catalog::DESCRIPTION),
+        ),
         ("CreateFoodRequest", "details", length(0, catalog::DETAILS)),
         ("CreateFoodRequest", "credit", length(0, catalog::CREDIT)),
         ("UpdateFoodRequest", "name", length(1, catalog::FOOD_NAME)),
-        ("UpdateFoodRequest", "description", length(0, catalog::DESCRIPTION)),
+        (
+            "UpdateFoodRequest",
+            "description",
+            length(0, catalog::DESCRIPTION),
+        ),
         ("UpdateFoodRequest", "details", length(0, catalog::DETAILS)),
         ("UpdateFoodRequest", "credit", length(0, catalog::CREDIT)),
-        ("CreateCategoryRequest", "name", length(1, catalog::CATEGORY_NAME)),
+        (
+            "CreateCategoryRequest",
+            "name",
+            length(1, catalog::CATEGORY_NAME),
+        ),
         ("CreateBookRequest", "name", length(1, catalog::BOOK_NAME)),
         ("UpdateBookRequest", "name", length(1, catalog::BOOK_NAME)),
         ("CreateExamRequest", "title", title),
@@ -339,7 +366,10 @@ mod tests {
         }
         let food = op(&doc, "get", "/api/v1/foods/{id}");
         assert!(food["responses"]["404"].is_object());
-        assert!(food["responses"]["401"].is_null(), "public reads need no caller");
+        assert!(
+            food["responses"]["401"].is_null(),
+            "public reads need no caller"
+        );
         let create = op(&doc, "post", "/api/v1/foods");
         assert!(create["responses"]["401"].is_object());
         assert!(create["responses"]["403"].is_object());

@@ -453,12 +453,19 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
             .replace("{username}", "nobody")
             .replace("{key}", "nothing.jpg")
             .replace("{food_id}", "1");
-        assert!(!concrete.contains('{'), "a value for every parameter of {path}");
+        assert!(
+            !concrete.contains('{'),
+            "a value for every parameter of {path}"
+        );
         for method in METHODS {
             let Some(op) = item.get(method) else {
                 let upper = method.to_uppercase();
-                let (status, ct, _) = raw(&app, &upper, &concrete, None, vec![], Some(&admin)).await;
-                assert_eq!(status, 405, "{method} {path} is not documented, so not routed ({ct})");
+                let (status, ct, _) =
+                    raw(&app, &upper, &concrete, None, vec![], Some(&admin)).await;
+                assert_eq!(
+                    status, 405,
+                    "{method} {path} is not documented, so not routed ({ct})"
+                );
                 continue;
             };
             let json_body = op["requestBody"]["content"]["application/json"].is_object();
@@ -470,10 +477,17 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
                 };
                 let (status, content_type, text) =
                     raw(&app, &method.to_uppercase(), &concrete, ct, body, token).await;
-                let who = if token.is_some() { "admin" } else { "anonymous" };
+                let who = if token.is_some() {
+                    "admin"
+                } else {
+                    "anonymous"
+                };
                 assert_ne!(status, 405, "{method} {path} is routed");
                 if status == 404 {
-                    assert!(!text.contains("route not found"), "{method} {path} is routed");
+                    assert!(
+                        !text.contains("route not found"),
+                        "{method} {path} is routed"
+                    );
                 }
                 let declared = &op["responses"][status.as_str()];
                 assert!(

@@ -390,7 +390,10 @@ mod readiness_follows_the_database {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[cfg_attr(ipmat_skip_postgres, ignore = "IPMAT_TEST_ENGINES leaves PostgreSQL out")]
+    #[cfg_attr(
+        ipmat_skip_postgres,
+        ignore = "IPMAT_TEST_ENGINES leaves PostgreSQL out"
+    )]
     async fn postgres() {
         readiness_follows_the_database_without_a_restart(Engine::Postgres).await
     }
