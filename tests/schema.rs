@@ -12,6 +12,9 @@ use sea_orm::{ConnectionTrait, Statement};
 /// One fact about the schema, as a comparable line.
 type Facts = BTreeSet<String>;
 
+/// A foreign key being gathered: referenced table, its columns here, there, and ON DELETE.
+type ForeignKey = (String, Vec<String>, Vec<String>, String);
+
 async fn rows(db: &ipmat::db::Db, sql: &str) -> Vec<Vec<String>> {
     let backend = db.get_database_backend();
     let result = db
@@ -195,10 +198,7 @@ async fn mysql_schema(db: &ipmat::db::Db) -> Facts {
     for (table, cols) in pks {
         facts.insert(format!("primary key {table} ({})", cols.join(",")));
     }
-    let mut fks: std::collections::BTreeMap<
-        (String, String),
-        (String, Vec<String>, Vec<String>, String),
-    > = Default::default();
+    let mut fks: std::collections::BTreeMap<(String, String), ForeignKey> = Default::default();
     for f in rows(
         db,
         "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, \
