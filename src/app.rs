@@ -56,10 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ops::router())
         .merge(crate::media::router())
         // The docs page also serves the document it renders, at its API path.
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/docs")
-                .external_url_unchecked("/api/v1/openapi.json", crate::openapi::finish(openapi)),
-        )
+        // The document, finished once, and the page that renders it.
+        .merge(crate::apidocs::router(crate::openapi::finish(openapi)))
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
         .fallback(crate::web::serve_app)
         .layer(middleware::from_fn_with_state(
@@ -122,6 +120,7 @@ pub struct App {
 impl App {
     /// Connects the database and storage, migrates, seeds an empty catalog, and binds.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        crate::install_crypto_provider();
         let db = crate::db::connect(config.database_url.expose(), config.db_max_connections)
             .await
             .map_err(|e| {

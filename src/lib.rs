@@ -4,6 +4,7 @@
 //! `main.rs` only parses the command line and calls into [`cli`].
 
 pub mod accounts;
+pub mod apidocs;
 pub mod app;
 pub mod catalog;
 pub mod cli;
@@ -28,3 +29,8 @@ pub mod worldcup;
 pub use app::App;
 pub use config::Config;
 pub use state::AppState;
+
+/// Makes ring the process's TLS crypto provider (reqwest is built without one); idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

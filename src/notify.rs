@@ -9,6 +9,7 @@ use crate::config::Secret;
 
 /// Posts `text` to the webhook; errors are logged, never returned.
 pub async fn send(url: &Secret, text: &str) {
+    crate::install_crypto_provider();
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

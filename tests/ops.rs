@@ -57,6 +57,8 @@ impl Server {
             .await
             .unwrap()
             .expect("the server reports its address");
+        // The test's own reqwest clients need the process's TLS provider too.
+        ipmat::install_crypto_provider();
         Server {
             child,
             addr,

@@ -231,7 +231,7 @@ impl Storage {
 fn s3_store(bucket: &str, s3: &S3Config) -> anyhow::Result<object_store::aws::AmazonS3> {
     // reqwest is built without a bundled crypto provider (see Cargo.toml): use ring, which
     // is already in the build. Installing twice is harmless, the first one stays.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_crypto_provider();
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         // S3-compatible servers (MinIO, Garage, Ceph) want path-style addressing.

@@ -167,6 +167,8 @@ impl TestApp {
 
     /// A server over an existing test database.
     pub async fn spawn_on(database: TestDatabase, vars: &[(&str, &str)]) -> TestApp {
+        // reqwest is built without a TLS provider of its own; ring is the process's.
+        ipmat::install_crypto_provider();
         let media_dir = database.dir.join("media");
         let mut map: HashMap<String, String> = HashMap::from([
             ("IPMAT_BIND".to_owned(), "127.0.0.1:0".to_owned()),
