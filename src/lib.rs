@@ -5,12 +5,14 @@
 
 pub mod accounts;
 pub mod app;
+pub mod bounded;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod https;
 pub mod maintenance;
 pub mod media;
 pub mod metrics;
@@ -18,6 +20,7 @@ pub mod notify;
 pub mod ops;
 pub mod quiz;
 pub mod seed;
+pub mod secrets;
 pub mod state;
 pub mod visitors;
 pub mod web;

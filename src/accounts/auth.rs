@@ -12,7 +12,7 @@ use sea_orm::FromQueryResult;
 use sha2::{Digest, Sha256};
 
 use crate::db::{exec, fetch_optional, now_ms};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::vals;
 
@@ -20,45 +20,76 @@ use crate::vals;
 pub const SESSION_COOKIE: &str = "ipmat_session";
 /// Sessions die after this long without use.
 pub const IDLE_EXPIRY_MS: i64 = 30 * 24 * 3600 * 1000;
+/// How long a password hash may wait for the hashing bound before the request gets 503.
+pub const HASH_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
-/// Hashes a password with Argon2id on the blocking pool.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await?
+/// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes), on the calling
+/// thread. Servers call it through [`hash_password_bounded`].
+pub fn hash_password_now(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
 }
 
-/// Checks a password against a stored hash on the blocking pool. With no stored hash (an
+/// Checks a password against a stored hash on the calling thread. With no stored hash (an
 /// unknown user) a dummy hash is checked, so both cases take the same time.
-pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
-        let parsed =
-            PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok && known)
-    })
-    .await?
+pub fn verify_password_now(password: &str, stored: Option<&str>) -> anyhow::Result<bool> {
+    let known = stored.is_some();
+    let stored = match stored {
+        Some(s) => s,
+        None => dummy_hash(),
+    };
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    Ok(ok && known)
 }
 
-thread_local! {
-    static DUMMY_HASH: String = {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(b"not a real password", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    };
+/// The hash checked for unknown users, computed once.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password_now("not a real password").unwrap_or_default())
+}
+
+/// Hashes a password on the blocking pool, outside any bound: for commands (`ipmat user
+/// create`) and tests, not for request handlers.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password_now(&password)).await?
+}
+
+/// Checks a password on the blocking pool, outside any bound (see [`hash_password`]).
+pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || verify_password_now(&password, stored.as_deref())).await?
+}
+
+/// Hashes a password under the server's password-hashing bound (503 when it is saturated).
+pub async fn hash_password_bounded(state: &AppState, password: String) -> AppResult<String> {
+    Ok(state
+        .passwords
+        .run(move || hash_password_now(&password))
+        .await??)
+}
+
+/// Checks a password under the server's password-hashing bound (503 when it is saturated),
+/// and counts the check in `ipmat_password_verifications_total`.
+pub async fn verify_password_bounded(
+    state: &AppState,
+    password: String,
+    stored: Option<String>,
+) -> AppResult<bool> {
+    let ok = state
+        .passwords
+        .run(move || verify_password_now(&password, stored.as_deref()))
+        .await??;
+    state
+        .metrics
+        .count(crate::metrics::Event::PasswordVerified);
+    Ok(ok)
 }
 
 /// A new 256-bit session token, hex-encoded.
