@@ -173,7 +173,7 @@ impl App {
             "password_hashing",
             config.password_hash_concurrency,
             config.password_hash_queue,
-            crate::accounts::auth::HASH_MAX_WAIT,
+            config.password_hash_max_wait,
         );
         let state = AppState(Arc::new(Shared {
             config,

@@ -145,6 +145,8 @@ pub struct Config {
     /// Password hashes that may wait for a turn before the rest get 503 (default: 16 per
     /// concurrent hash).
     pub password_hash_queue: usize,
+    /// How long a password hash may wait for its turn before the request gets 503.
+    pub password_hash_max_wait: Duration,
     /// `IPMAT_*` variables this program does not know (likely typos), logged at start.
     pub unknown_variables: Vec<String>,
 }
@@ -223,6 +225,7 @@ const KNOWN: &[&str] = &[
     "IPMAT_SECRET_KEY",
     "IPMAT_PASSWORD_HASH_CONCURRENCY",
     "IPMAT_PASSWORD_HASH_QUEUE",
+    "IPMAT_PASSWORD_HASH_MAX_WAIT_MS",
     // Read by commands, not by the server.
     "IPMAT_PASSWORD",
     // Read by the test suite only.
@@ -394,6 +397,8 @@ impl Config {
             0,
             100_000,
         )?;
+        let password_hash_max_wait_ms =
+            parse_number(&get, "IPMAT_PASSWORD_HASH_MAX_WAIT_MS", 3000, 1, 600_000)?;
         Ok(Config {
             mode,
             bind,
@@ -414,6 +419,7 @@ impl Config {
             secret_key,
             password_hash_concurrency: password_hash_concurrency as usize,
             password_hash_queue: password_hash_queue as usize,
+            password_hash_max_wait: Duration::from_millis(password_hash_max_wait_ms),
             unknown_variables: unknown,
         })
     }

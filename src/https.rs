@@ -22,7 +22,9 @@ const HSTS: &str = "max-age=31536000";
 
 /// Whether the request was made over HTTPS (see the module documentation).
 pub fn is_https(extensions: &axum::http::Extensions, headers: &HeaderMap, config: &Config) -> bool {
-    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let from_proxy = peer.is_some_and(|ip| config.trusted_proxies.iter().any(|n| n.contains(ip)));
     if from_proxy {
         // A chain of proxies lists the scheme each saw; the first is the client's.
@@ -53,7 +55,11 @@ impl FromRequestParts<AppState> for Https {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Https(is_https(&parts.extensions, &parts.headers, &state.config)))
+        Ok(Https(is_https(
+            &parts.extensions,
+            &parts.headers,
+            &state.config,
+        )))
     }
 }
 

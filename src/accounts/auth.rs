@@ -20,8 +20,6 @@ use crate::vals;
 pub const SESSION_COOKIE: &str = "ipmat_session";
 /// Sessions die after this long without use.
 pub const IDLE_EXPIRY_MS: i64 = 30 * 24 * 3600 * 1000;
-/// How long a password hash may wait for the hashing bound before the request gets 503.
-pub const HASH_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
@@ -86,9 +84,7 @@ pub async fn verify_password_bounded(
         .passwords
         .run(move || verify_password_now(&password, stored.as_deref()))
         .await??;
-    state
-        .metrics
-        .count(crate::metrics::Event::PasswordVerified);
+    state.metrics.count(crate::metrics::Event::PasswordVerified);
     Ok(ok)
 }
 

@@ -56,9 +56,7 @@ pub fn verify(
 ) -> Option<KnownDevice> {
     let mut parts = value.split('.');
     let (nonce, issued, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || nonce.len() != 32
-        || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
+    if parts.next().is_some() || nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
     {
         return None;
     }

@@ -311,7 +311,13 @@ async fn login(
             attempt.succeeded(&state).await?;
             let user = load_user(&state, credentials.id).await?;
             let token = auth::create_session(&state, credentials.id).await?;
-            Ok(session_response(&state, &user, token, StatusCode::OK, https))
+            Ok(session_response(
+                &state,
+                &user,
+                token,
+                StatusCode::OK,
+                https,
+            ))
         }
         None => {
             state.metrics.count(crate::metrics::Event::LoginFailed);
