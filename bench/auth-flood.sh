@@ -27,6 +27,8 @@ esac
 : "${AUTH_FLOOD_OUT:=$BENCH_DIR/results/auth-flood.txt}"
 
 bench_binary
+# Which build was measured (the figures only count for a release build).
+profile="$(basename "$(dirname "${IPMAT_BIN:-$CARGO_TARGET_DIR/release/ipmat}")")"
 bench_server_start "$engine"
 figures="$BENCH_ROOT/auth-flood.txt"
 python3 "$BENCH_DIR/auth-flood.py" "$BENCH_URL" "$BENCH_PID" \
@@ -36,7 +38,7 @@ bench_server_stop
 {
   echo "# bench/auth-flood.sh $engine, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "# binary: $BENCH_BIN_INFO"
+  echo "# binary: $profile build; ${BENCH_BIN_INFO#release build of }"
   echo "# targets: peak RSS < 256 MB, RSS given back after, probe p99 < 50 ms"
   echo "engine: $engine"
   cat "$figures"
