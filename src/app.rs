@@ -64,6 +64,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::observe_requests,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::https::hsts,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
         .layer(CatchPanicLayer::custom(|_| {
@@ -138,6 +142,13 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let starts = crate::worldcup::starts::StartWriter::spawn(db.clone());
+        let server_key = crate::secrets::ServerKey::load(&db, config.secret_key.as_ref()).await?;
+        let passwords = crate::bounded::Bound::new(
+            "password_hashing",
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+            config.password_hash_max_wait,
+        );
         let state = AppState(Arc::new(Shared {
             config,
             db,
@@ -146,6 +157,8 @@ impl App {
             visitors: VisitorTracker::default(),
             metrics: crate::metrics::Metrics::default(),
             starts,
+            passwords,
+            server_key,
         }));
         let router = router(state.clone());
         Ok(App {

@@ -138,6 +138,15 @@ pub struct Config {
     pub map_links: Vec<MapLink>,
     /// Distinct reporters after which a book or comment is hidden pending review.
     pub report_hide_at: u32,
+    /// Key of the keyed hashes (throttle keys, device cookies); unset: one the database holds.
+    pub secret_key: Option<Secret>,
+    /// Password hashes computed at once (default: one per CPU).
+    pub password_hash_concurrency: usize,
+    /// Password hashes that may wait for a turn before the rest get 503 (default: 16 per
+    /// concurrent hash).
+    pub password_hash_queue: usize,
+    /// How long a password hash may wait for its turn before the request gets 503.
+    pub password_hash_max_wait: Duration,
     /// `IPMAT_*` variables this program does not know (likely typos), logged at start.
     pub unknown_variables: Vec<String>,
 }
@@ -213,6 +222,10 @@ const KNOWN: &[&str] = &[
     "IPMAT_PUBLIC_URL",
     "IPMAT_MAP_LINKS",
     "IPMAT_REPORT_HIDE_AT",
+    "IPMAT_SECRET_KEY",
+    "IPMAT_PASSWORD_HASH_CONCURRENCY",
+    "IPMAT_PASSWORD_HASH_QUEUE",
+    "IPMAT_PASSWORD_HASH_MAX_WAIT_MS",
     // Read by commands, not by the server.
     "IPMAT_PASSWORD",
     // Read by the test suite only.
@@ -228,6 +241,7 @@ const FILE_BACKED: &[&str] = &[
     "IPMAT_S3_ACCESS_KEY_ID",
     "IPMAT_S3_SECRET_ACCESS_KEY",
     "IPMAT_NOTIFY_URL",
+    "IPMAT_SECRET_KEY",
 ];
 
 impl Config {
@@ -376,6 +390,25 @@ impl Config {
                 .unwrap_or("kakao,naver"),
         )?;
         let report_hide_at: u64 = parse_number(&get, "IPMAT_REPORT_HIDE_AT", 5, 1, 1000)?;
+        let secret_key = get("IPMAT_SECRET_KEY").map(Secret::new);
+        if secret_key.as_ref().is_some_and(|s| s.expose().len() < 32) {
+            return Err(bad(
+                "IPMAT_SECRET_KEY",
+                "must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+            ));
+        }
+        let cpus = crate::bounded::cpu_count() as u64;
+        let password_hash_concurrency =
+            parse_number(&get, "IPMAT_PASSWORD_HASH_CONCURRENCY", cpus, 1, 256)?;
+        let password_hash_queue = parse_number(
+            &get,
+            "IPMAT_PASSWORD_HASH_QUEUE",
+            16 * password_hash_concurrency,
+            0,
+            100_000,
+        )?;
+        let password_hash_max_wait_ms =
+            parse_number(&get, "IPMAT_PASSWORD_HASH_MAX_WAIT_MS", 3000, 1, 600_000)?;
         Ok(Config {
             mode,
             bind,
@@ -393,6 +426,10 @@ impl Config {
             public_url,
             map_links,
             report_hide_at: report_hide_at as u32,
+            secret_key,
+            password_hash_concurrency: password_hash_concurrency as usize,
+            password_hash_queue: password_hash_queue as usize,
+            password_hash_max_wait: Duration::from_millis(password_hash_max_wait_ms),
             unknown_variables: unknown,
         })
     }
@@ -704,6 +741,8 @@ mod tests {
             ("IPMAT_TRUSTED_PROXIES", "10.0.0.0/99"),
             ("IPMAT_WORLDCUP_MAX_AGE_HOURS", "0"),
             ("IPMAT_DB_PORT", "99999"),
+            ("IPMAT_SECRET_KEY", "too short"),
+            ("IPMAT_PASSWORD_HASH_CONCURRENCY", "0"),
         ];
         for (var, value) in cases {
             let mut v = vars(&[(var, value)]);

@@ -52,6 +52,9 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// Bounded work (see `crate::bounded`) is saturated: 503 with this `Retry-After`.
+    #[error("the server is busy")]
+    Overloaded { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -111,7 +114,7 @@ impl AppError {
                 "method_not_allowed",
                 "Method not allowed",
             ),
-            Unavailable(_) => (
+            Unavailable(_) | Overloaded { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service unavailable",
@@ -141,6 +144,9 @@ impl AppError {
             }
             AppError::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} seconds")
+            }
+            AppError::Overloaded { retry_after_secs } => {
+                format!("the server is busy; try again in {retry_after_secs} seconds")
             }
             other => other.to_string(),
         };
@@ -177,7 +183,8 @@ impl IntoResponse for AppError {
             HeaderValue::from_static("application/problem+json"),
         );
         match &self {
-            AppError::RateLimited { retry_after_secs } => {
+            AppError::RateLimited { retry_after_secs }
+            | AppError::Overloaded { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             AppError::Unavailable(_) => {

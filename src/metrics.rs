@@ -28,16 +28,18 @@ pub enum Event {
     AttemptSubmitted,
     Signup,
     LoginFailed,
+    PasswordVerified,
 }
 
 impl Event {
-    const ALL: [Event; 6] = [
+    const ALL: [Event; 7] = [
         Event::WorldcupStarted,
         Event::WorldcupFinished,
         Event::ExamCreated,
         Event::AttemptSubmitted,
         Event::Signup,
         Event::LoginFailed,
+        Event::PasswordVerified,
     ];
 
     fn name(self) -> (&'static str, &'static str) {
@@ -53,6 +55,10 @@ impl Event {
             }
             Event::Signup => ("ipmat_signups_total", "Accounts created."),
             Event::LoginFailed => ("ipmat_login_failures_total", "Failed log-ins."),
+            Event::PasswordVerified => (
+                "ipmat_password_verifications_total",
+                "Passwords checked with Argon2 at log-in.",
+            ),
         }
     }
 }
@@ -241,7 +247,8 @@ pub fn pool_stats(state: &AppState) -> Option<PoolStats> {
 
 /// `GET /metrics`
 pub async fn get_metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(pool_stats(&state));
+    let mut body = state.metrics.render(pool_stats(&state));
+    crate::bounded::render_metrics(&mut body, &[&state.passwords]);
     (
         [(
             header::CONTENT_TYPE,

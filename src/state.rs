@@ -26,6 +26,10 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// The group-commit writer of world-cup starts.
     pub starts: crate::worldcup::starts::StartWriter,
+    /// The bound every password hash and check runs under.
+    pub passwords: crate::bounded::Bound,
+    /// The shared key of throttle keys and device cookies.
+    pub server_key: crate::secrets::ServerKey,
 }
 
 impl std::ops::Deref for AppState {

@@ -145,9 +145,31 @@ async fn sessions_work_by_cookie_and_expire_when_idle(engine: Engine) {
         .unwrap();
     assert_eq!(logout.status(), StatusCode::UNAUTHORIZED);
 
-    // Production cookies are Secure.
+    // Production mode alone does not make the cookie Secure (a plain-HTTP site would lose
+    // it); an https public URL does.
     let app = app
         .restart(&[("IPMAT_SEED", "off"), ("IPMAT_MODE", "production")])
+        .await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "cookie_user", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        !response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    let app = app
+        .restart(&[
+            ("IPMAT_SEED", "off"),
+            ("IPMAT_MODE", "production"),
+            ("IPMAT_PUBLIC_URL", "https://ipmat.example"),
+        ])
         .await;
     let response = app
         .client

@@ -1,6 +1,7 @@
 //! Members: sign-up, log-in, sessions, favourites and the daily visitor count.
 
 pub mod auth;
+pub mod device;
 pub mod throttle;
 
 use axum::extract::State;
@@ -17,6 +18,7 @@ use crate::catalog::model::Book;
 use crate::db::{self, exec, fetch_all, fetch_i64, fetch_optional, insert_returning_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::extract::{ClientIp, Json, Path, Query};
+use crate::https::Https;
 use crate::state::AppState;
 use crate::vals;
 
@@ -115,14 +117,8 @@ pub fn validate_birth_date(value: &str, today: time::Date) -> Result<(), FieldEr
     Ok(())
 }
 
-/// Creates a member (or an administrator) with an Argon2id password hash.
-pub async fn create_user(
-    db: &crate::db::Db,
-    username: &str,
-    password: &str,
-    birth_date: Option<&str>,
-    is_admin: bool,
-) -> AppResult<i64> {
+/// Checks the fields of a new account.
+fn validate_new_user(username: &str, password: &str, birth_date: Option<&str>) -> AppResult<()> {
     let mut errors = Vec::new();
     errors.extend(validate_username(username).err());
     errors.extend(validate_password(password).err());
@@ -132,7 +128,30 @@ pub async fn create_user(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    Ok(())
+}
+
+/// Creates a member (or an administrator) with an Argon2id password hash, outside the
+/// server's hashing bound: for commands and tests. Sign-up goes through the bound.
+pub async fn create_user(
+    db: &crate::db::Db,
+    username: &str,
+    password: &str,
+    birth_date: Option<&str>,
+    is_admin: bool,
+) -> AppResult<i64> {
+    validate_new_user(username, password, birth_date)?;
     let hash = auth::hash_password(password.to_owned()).await?;
+    insert_user(db, username, &hash, birth_date, is_admin).await
+}
+
+async fn insert_user(
+    db: &crate::db::Db,
+    username: &str,
+    hash: &str,
+    birth_date: Option<&str>,
+    is_admin: bool,
+) -> AppResult<i64> {
     insert_returning_id(
         db,
         "INSERT INTO users (username, username_key, display_name, password_hash, birth_date, is_admin, created_at) \
@@ -149,15 +168,19 @@ pub async fn create_user(
     })
 }
 
+/// The answer of a sign-up or log-in: the session, as a body and a cookie, and a fresh device
+/// cookie that makes this browser a known device of the account.
 fn session_response(
     state: &AppState,
     user: &AuthUser,
     token: String,
     status: StatusCode,
+    https: bool,
 ) -> Response {
-    let cookie = auth::session_cookie(
-        Some(&token),
-        state.config.mode == crate::config::Mode::Production,
+    let cookie = auth::session_cookie(Some(&token), https);
+    let device = device::cookie(
+        &device::issue(&state.server_key, user.id, user.created_at, now_ms()),
+        https,
     );
     let mut response = (
         status,
@@ -167,8 +190,10 @@ fn session_response(
         }),
     )
         .into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    for cookie in [cookie, device] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }
@@ -183,66 +208,115 @@ async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
     .ok_or(AppError::NotFound("user"))
 }
 
-/// Creates an account and signs it in.
+/// Creates an account and signs it in. Throttled per client address (429), and 503 when the
+/// server is too busy hashing passwords.
 #[utoipa::path(post, path = "/auth/signup", tag = "members", request_body = SignupRequest,
-    responses((status = 201, body = SessionResponse), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = SessionResponse), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Https(https): Https,
     Json(body): Json<SignupRequest>,
 ) -> AppResult<Response> {
-    let id = create_user(
+    let username = body.username.trim();
+    let birth_date = body.birth_date.as_deref();
+    validate_new_user(username, &body.password, birth_date)?;
+    // A taken name costs no hashing and no creation slot.
+    if fetch_i64(
         &state.db,
-        body.username.trim(),
-        &body.password,
-        body.birth_date.as_deref(),
-        false,
+        "SELECT id FROM users WHERE username_key = ?",
+        vals![username.to_lowercase()],
     )
-    .await?;
+    .await?
+    .is_some()
+    {
+        return Err(AppError::Conflict("this username is taken".to_owned()));
+    }
+    throttle::check_account_creation(&state, ip).await?;
+    let created = match auth::hash_password_bounded(&state, body.password.clone()).await {
+        Ok(hash) => insert_user(&state.db, username, &hash, birth_date, false).await,
+        Err(e) => Err(e),
+    };
+    let id = match created {
+        Ok(id) => id,
+        Err(e) => {
+            throttle::refund_account_creation(&state, ip).await?;
+            return Err(e);
+        }
+    };
     state.metrics.count(crate::metrics::Event::Signup);
     let user = load_user(&state, id).await?;
     let token = auth::create_session(&state, id).await?;
-    Ok(session_response(&state, &user, token, StatusCode::CREATED))
+    Ok(session_response(
+        &state,
+        &user,
+        token,
+        StatusCode::CREATED,
+        https,
+    ))
 }
 
 #[derive(FromQueryResult)]
 struct Credentials {
     id: i64,
+    created_at: i64,
     password_hash: String,
 }
 
-/// Signs in with a username and password.
+/// Signs in with a username and password. Each attempt takes a slot of the client address
+/// and of the account (or, with a valid `ipmat_device` cookie for the account, of that
+/// device) before the password is checked; a full slot answers 429 until its window ends.
 #[utoipa::path(post, path = "/auth/login", tag = "members", request_body = LoginRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
+    responses((status = 200, body = SessionResponse), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem),
+        (status = 503, body = crate::error::Problem)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    Https(https): Https,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> AppResult<Response> {
     let username_key = body.username.trim().to_lowercase();
-    let keys = throttle::keys(&username_key, ip);
-    throttle::check(&state.db, &keys).await?;
     let found = if username_key.len() <= 15 && body.password.len() <= 1024 {
         fetch_optional::<Credentials>(
             &state.db,
-            "SELECT id, password_hash FROM users WHERE username_key = ?",
-            vals![username_key],
+            "SELECT id, created_at, password_hash FROM users WHERE username_key = ?",
+            vals![username_key.clone()],
         )
         .await?
     } else {
         None
     };
+    let known_device = found.as_ref().and_then(|c| {
+        device::from_headers(&headers)
+            .and_then(|v| device::verify(&state.server_key, v, c.id, c.created_at, now_ms()))
+    });
+    let attempt =
+        throttle::LoginAttempt::reserve(&state, &username_key, ip, known_device.as_ref()).await?;
     let password = body.password.chars().take(128).collect::<String>();
-    let ok =
-        auth::verify_password(password, found.as_ref().map(|c| c.password_hash.clone())).await?;
+    let stored = found.as_ref().map(|c| c.password_hash.clone());
+    let ok = match auth::verify_password_bounded(&state, password, stored).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            attempt.cancel(&state).await?;
+            return Err(e);
+        }
+    };
     match found.filter(|_| ok) {
         Some(credentials) => {
-            throttle::succeeded(&state.db, &keys).await?;
+            attempt.succeeded(&state).await?;
             let user = load_user(&state, credentials.id).await?;
             let token = auth::create_session(&state, credentials.id).await?;
-            Ok(session_response(&state, &user, token, StatusCode::OK))
+            Ok(session_response(
+                &state,
+                &user,
+                token,
+                StatusCode::OK,
+                https,
+            ))
         }
         None => {
-            throttle::failed(&state.db, &keys).await?;
             state.metrics.count(crate::metrics::Event::LoginFailed);
             Err(AppError::BadCredentials)
         }
@@ -252,14 +326,18 @@ async fn login(
 /// Ends the current session.
 #[utoipa::path(post, path = "/auth/logout", tag = "members", responses((status = 204), (status = 401, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
-async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    Https(https): Https,
+    user: AuthUser,
+) -> AppResult<Response> {
     exec(
         &state.db,
         "DELETE FROM sessions WHERE token_hash = ?",
         vals![user.token_hash],
     )
     .await?;
-    let cookie = auth::session_cookie(None, state.config.mode == crate::config::Mode::Production);
+    let cookie = auth::session_cookie(None, https);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, value);
@@ -277,14 +355,18 @@ async fn get_me(user: AuthUser) -> Json<User> {
 /// Deletes the signed-in member's account and everything it owns.
 #[utoipa::path(delete, path = "/me", tag = "members", responses((status = 204), (status = 401, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
-async fn delete_me(State(state): State<AppState>, user: AuthUser) -> AppResult<Response> {
+async fn delete_me(
+    State(state): State<AppState>,
+    Https(https): Https,
+    user: AuthUser,
+) -> AppResult<Response> {
     let txn = crate::db::begin(&state.db).await?;
     for owned in crate::accounts::OWNED_BY_USER {
         exec(&txn, owned, vals![user.id]).await?;
     }
     exec(&txn, "DELETE FROM users WHERE id = ?", vals![user.id]).await?;
     txn.commit().await?;
-    let cookie = auth::session_cookie(None, state.config.mode == crate::config::Mode::Production);
+    let cookie = auth::session_cookie(None, https);
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, value);
