@@ -194,15 +194,17 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let serve = axum::serve(
+        let limits = crate::server::Limits::new(self.state.config.max_connections);
+        let serve = crate::server::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
+            self.router,
+            limits,
+            self.state.metrics.connections.clone(),
+            async move {
+                shutdown.await;
+                let _ = tx.send(true);
+            },
+        );
         let mut rx_timeout = rx.clone();
         let sweeper = tokio::spawn(crate::maintenance::run(self.state.clone()));
         let serving = tokio::spawn(async move { serve.await });

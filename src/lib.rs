@@ -18,6 +18,7 @@ pub mod notify;
 pub mod ops;
 pub mod quiz;
 pub mod seed;
+pub mod server;
 pub mod state;
 pub mod visitors;
 pub mod web;

@@ -75,6 +75,8 @@ pub struct Metrics {
     /// hash so that the hot path allocates nothing.
     requests: RwLock<HashMap<u64, std::sync::Arc<Series>>>,
     events: [AtomicU64; Event::ALL.len()],
+    /// Figures of the accept loop (open, accepted, shed, timed-out connections).
+    pub connections: std::sync::Arc<crate::server::ConnStats>,
 }
 
 impl Metrics {
