@@ -78,25 +78,48 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
 
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let docs = crate::headers::docs_policy(Router::from(
+        utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi),
+    ));
+    let routes = Router::new()
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
         // The docs page also serves the document it renders, at its API path.
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .merge(docs)
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
-        .fallback(crate::web::serve_app)
+        .fallback(crate::web::serve_app);
+    with_layers(routes, state)
+}
+
+/// Wraps routes in the layers every request goes through (outermost first): security
+/// headers, request ids, observation (metrics, the request's log span, visitors), panic
+/// catching.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let panics = state.clone();
+    let config = state.config.clone();
+    let router = routes
+        // Inside the observing layer, so that a panic is answered, counted and logged with
+        // the request's id like any other 500.
+        .layer(CatchPanicLayer::custom(move |payload: Box<dyn std::any::Any + Send>| {
+            panics.metrics.count(crate::metrics::Event::Panic);
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string payload".to_owned());
+            tracing::error!(panic = %message, "a handler panicked");
+            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::observe_requests,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
-        .with_state(state)
+        .with_state(state);
+    crate::headers::apply(router, &config)
 }
 
 async fn api_not_found() -> AppError {

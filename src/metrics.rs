@@ -28,16 +28,19 @@ pub enum Event {
     AttemptSubmitted,
     Signup,
     LoginFailed,
+    /// A handler panicked (answered 500).
+    Panic,
 }
 
 impl Event {
-    const ALL: [Event; 6] = [
+    const ALL: [Event; 7] = [
         Event::WorldcupStarted,
         Event::WorldcupFinished,
         Event::ExamCreated,
         Event::AttemptSubmitted,
         Event::Signup,
         Event::LoginFailed,
+        Event::Panic,
     ];
 
     fn name(self) -> (&'static str, &'static str) {
@@ -53,6 +56,7 @@ impl Event {
             }
             Event::Signup => ("ipmat_signups_total", "Accounts created."),
             Event::LoginFailed => ("ipmat_login_failures_total", "Failed log-ins."),
+            Event::Panic => ("ipmat_panics_total", "Requests whose handler panicked."),
         }
     }
 }
@@ -241,9 +245,22 @@ pub fn pool_stats(state: &AppState) -> Option<PoolStats> {
     Some(PoolStats { size, idle, max })
 }
 
-/// `GET /metrics`
-pub async fn get_metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(pool_stats(&state));
+/// `GET /metrics`: only for clients in `IPMAT_METRICS_ALLOW`; others get a 404, as if the
+/// path did not exist.
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    crate::extract::ClientIp(client): crate::extract::ClientIp,
+) -> Response {
+    if !state
+        .config
+        .metrics_allow
+        .iter()
+        .any(|net| net.contains(client))
+    {
+        return crate::error::AppError::NotFound("route").into_response();
+    }
+    let mut body = state.metrics.render(pool_stats(&state));
+    crate::process_metrics::render(&mut body, &state.metrics.connections);
     (
         [(
             header::CONTENT_TYPE,
@@ -269,18 +286,25 @@ pub async fn observe_requests(
         .is_none()
         .then(|| unmatched_route(request.uri().path()));
     let logging = tracing::enabled!(target: "ipmat::request", tracing::Level::INFO);
-    let request_id = logging
-        .then(|| {
-            request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .flatten();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    // Every log line written while this request is served carries its id.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = matched.as_ref().map(MatchedPath::as_str).or(unmatched).unwrap_or("/app"),
+    );
     state.visitors.record_request(&state, &request);
 
-    let mut response = next.run(request).await;
+    let mut response = {
+        use tracing::Instrument;
+        next.run(request).instrument(span).await
+    };
 
     if response
         .headers()
@@ -305,7 +329,7 @@ pub async fn observe_requests(
     if logging {
         tracing::info!(
             target: "ipmat::request",
-            request_id = request_id.as_deref().unwrap_or(""),
+            request_id = %request_id,
             method = %method,
             route,
             status,
