@@ -114,6 +114,10 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
         }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            crate::availability::fail_fast,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             crate::metrics::observe_requests,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -164,6 +168,7 @@ impl tower_http::request_id::MakeRequestId for RequestIds {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    probe: crate::db::Db,
     pub state: AppState,
 }
 
@@ -187,6 +192,9 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let starts = crate::worldcup::starts::StartWriter::spawn(db.clone());
+        // The breaker's probe has a connection of its own, so that a busy pool never looks
+        // like an outage.
+        let probe = crate::db::connect(config.database_url.expose(), 1).await?;
         let state = AppState(Arc::new(Shared {
             config,
             db,
@@ -195,11 +203,13 @@ impl App {
             visitors: VisitorTracker::default(),
             metrics: crate::metrics::Metrics::default(),
             starts,
+            db_health: crate::db::health::DbHealth::default(),
         }));
         let router = router(state.clone());
         Ok(App {
             listener,
             router,
+            probe,
             state,
         })
     }
@@ -230,6 +240,7 @@ impl App {
         );
         let mut rx_timeout = rx.clone();
         let sweeper = tokio::spawn(crate::maintenance::run(self.state.clone()));
+        let prober = tokio::spawn(self.state.db_health.clone().run(self.probe.clone()));
         let serving = tokio::spawn(async move { serve.await });
         tokio::select! {
             result = serving => { result??; }
@@ -242,6 +253,8 @@ impl App {
         }
         drop(rx);
         sweeper.abort();
+        prober.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.probe.close()).await;
         // A connection that is never handed back must not keep the process from exiting.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.state.db.clone().close()).await;
         Ok(())

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod availability;
 pub mod catalog;
 pub mod cli;
 pub mod config;

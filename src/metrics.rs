@@ -261,6 +261,15 @@ pub async fn get_metrics(
     }
     let mut body = state.metrics.render(pool_stats(&state));
     crate::process_metrics::render(&mut body, &state.metrics.connections);
+    let _ = writeln!(
+        body,
+        "# HELP ipmat_db_down Whether the database is known to be down (requests fail fast).\n\
+         # TYPE ipmat_db_down gauge\nipmat_db_down {}\n\
+         # HELP ipmat_db_down_total Times the database was found down.\n\
+         # TYPE ipmat_db_down_total counter\nipmat_db_down_total {}",
+        u8::from(state.db_health.is_down()),
+        state.db_health.times_opened()
+    );
     (
         [(
             header::CONTENT_TYPE,

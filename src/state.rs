@@ -26,6 +26,8 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// The group-commit writer of world-cup starts.
     pub starts: crate::worldcup::starts::StartWriter,
+    /// Hardening (issue 10b): whether the database is known to be down (fail fast).
+    pub db_health: crate::db::health::DbHealth,
 }
 
 impl std::ops::Deref for AppState {
