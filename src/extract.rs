@@ -10,10 +10,85 @@ use crate::config::IpNet;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// `axum::Json` whose rejections are problem details.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `axum::Json` whose rejections are problem details, and which refuses strings holding NUL
+/// (`\u0000`): PostgreSQL cannot store them in text, so every engine refuses them alike (422).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(request.headers()) {
+            // axum::Json answers the precise rejection (missing or wrong content type).
+            let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+            return Ok(Json(value));
+        }
+        let bytes = bytes::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge("the request body is too large".to_owned())
+                } else {
+                    AppError::BadRequest(format!("could not read the body: {}", e.body_text()))
+                }
+            })?;
+        if has_escaped_nul(&bytes) {
+            return Err(nul_refused("body"));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether JSON text holds the escape `\u0000` (a backslash that is not itself escaped,
+/// then `u0000`). A raw NUL byte is not valid JSON and fails parsing anyway.
+pub fn has_escaped_nul(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in json.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && json.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// Whether a raw (still percent-encoded) query or path holds an encoded NUL (`%00`).
+pub fn has_encoded_nul(raw: &str) -> bool {
+    raw.as_bytes().windows(3).any(|w| w == b"%00")
+}
+
+/// The 422 for a NUL character.
+fn nul_refused(field: &str) -> AppError {
+    AppError::field(field, "must not contain NUL characters")
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -21,15 +96,49 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// `axum::extract::Path` whose rejections are problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+/// `axum::extract::Path` whose rejections are problem details; a segment holding NUL (`%00`)
+/// names nothing (404), on every engine alike.
+#[derive(Debug)]
 pub struct Path<T>(pub T);
 
-/// `axum::extract::Query` whose rejections are problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(AppError::NotFound("resource"));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+/// `axum::extract::Query` whose rejections are problem details; a value holding NUL (`%00`)
+/// is refused (422) on every engine alike.
+#[derive(Debug)]
 pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(nul_refused("query"));
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
 
 /// The address of the client: the socket peer, or the last untrusted hop of
 /// `X-Forwarded-For` when the peer is a trusted proxy.
@@ -94,6 +203,16 @@ impl FromRequestParts<AppState> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_nul_is_found_only_as_an_escape() {
+        assert!(has_escaped_nul(br#"{"username": "\u0000"}"#));
+        assert!(has_escaped_nul(br#"{"a": "x\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a": "x\\u0000"}"#), "an escaped backslash");
+        assert!(!has_escaped_nul(br#"{"a": "\u0041"}"#));
+        assert!(has_encoded_nul("q=%00"));
+        assert!(!has_encoded_nul("q=%2500"));
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {

@@ -179,7 +179,7 @@ fn etag(key: &str) -> String {
 /// Serves a stored image with long-lived cache headers (from a folder or, proxied, a bucket).
 async fn get_media(
     State(state): State<AppState>,
-    axum::extract::Path(key): axum::extract::Path<String>,
+    crate::extract::Path(key): crate::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !is_valid_key(&key) {
