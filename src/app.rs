@@ -204,6 +204,7 @@ impl App {
             metrics: crate::metrics::Metrics::default(),
             starts,
             db_health: crate::db::health::DbHealth::default(),
+            image_work: crate::media::image_bound(),
         }));
         let router = router(state.clone());
         Ok(App {

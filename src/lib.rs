@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod app;
 pub mod availability;
+pub mod bounded;
 pub mod catalog;
 pub mod cli;
 pub mod config;

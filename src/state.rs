@@ -28,6 +28,8 @@ pub struct Shared {
     pub starts: crate::worldcup::starts::StartWriter,
     /// Hardening (issue 10b): whether the database is known to be down (fail fast).
     pub db_health: crate::db::health::DbHealth,
+    /// Hardening (issue 10b): the bound on image decoding.
+    pub image_work: crate::bounded::Bound,
 }
 
 impl std::ops::Deref for AppState {
