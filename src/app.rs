@@ -200,7 +200,7 @@ impl App {
             db,
             storage,
             cache: ResponseCache::new(Duration::from_secs(2)),
-            visitors: VisitorTracker::default(),
+            visitors: VisitorTracker::spawn(db.clone()),
             metrics: crate::metrics::Metrics::default(),
             starts,
             db_health: crate::db::health::DbHealth::default(),

@@ -270,6 +270,13 @@ pub async fn get_metrics(
         u8::from(state.db_health.is_down()),
         state.db_health.times_opened()
     );
+    let _ = writeln!(
+        body,
+        "# HELP ipmat_visitor_writes_dropped_total First visits not recorded because the \
+         writer was behind.\n# TYPE ipmat_visitor_writes_dropped_total counter\n\
+         ipmat_visitor_writes_dropped_total {}",
+        state.visitors.dropped()
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -579,6 +579,25 @@ impl AsyncWrite for WatchedIo {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.replacement.is_some() || !self.conn.dispatched.load(Ordering::Acquire) {
+            // Rare: the first write of a head nothing was dispatched for. Judge it as a whole.
+            let total: usize = bufs.iter().map(|b| b.len()).sum();
+            let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            let written = ready!(self.as_mut().poll_write(cx, &joined))?;
+            return Poll::Ready(Ok(written.min(total)));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_replacement(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
