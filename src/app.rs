@@ -192,6 +192,7 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
         let starts = crate::worldcup::starts::StartWriter::spawn(db.clone());
+        let visitors = VisitorTracker::spawn(db.clone());
         // The breaker's probe has a connection of its own, so that a busy pool never looks
         // like an outage.
         let probe = crate::db::connect(config.database_url.expose(), 1).await?;
@@ -200,7 +201,7 @@ impl App {
             db,
             storage,
             cache: ResponseCache::new(Duration::from_secs(2)),
-            visitors: VisitorTracker::spawn(db.clone()),
+            visitors,
             metrics: crate::metrics::Metrics::default(),
             starts,
             db_health: crate::db::health::DbHealth::default(),

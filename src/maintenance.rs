@@ -62,7 +62,7 @@ const SWEEP_LOCK: i64 = 4_627_002;
 
 /// Sweeps unless another replica is sweeping; answers whether it swept.
 pub async fn sweep_if_alone(state: &AppState) -> Result<bool, sea_orm::DbErr> {
-    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    use sea_orm::{DbBackend, TransactionTrait};
     match state.db.get_database_backend() {
         DbBackend::Postgres => {
             // The lock lives as long as this transaction, which only holds it.

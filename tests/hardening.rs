@@ -19,6 +19,7 @@ on_all_engines!(
     nul_characters_are_refused_alike_on_every_engine,
     statement_timeouts_are_set_on_every_connection,
     a_used_food_is_retired_and_history_keeps_it,
+    the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -412,6 +413,59 @@ mod database_outages {
     async fn frozen_postgres() {
         a_frozen_database_fails_requests_within_a_bounded_time(Engine::Postgres).await
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Maintenance
+
+async fn the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts(engine: Engine) {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn(engine).await;
+    let state = ipmat::App::build(app.config.clone()).await.unwrap().state;
+    for (day, salt) in [("2020-01-01", "old"), ("2999-01-01", "future")] {
+        ipmat::db::exec(
+            &app.db,
+            "INSERT INTO visitor_salts (day, salt) VALUES (?, ?)",
+            vec![day.into(), salt.into()],
+        )
+        .await
+        .unwrap();
+    }
+    // Another replica holds the lock: this one skips the round.
+    let other = ipmat::db::connect(&app.config.database_url.expose().to_owned(), 1)
+        .await
+        .unwrap();
+    let held = match engine {
+        Engine::MySql => Some(("SELECT GET_LOCK('ipmat_sweep', 0)", "DO RELEASE_LOCK('ipmat_sweep')")),
+        Engine::Postgres => Some((
+            "SELECT pg_advisory_lock(4627002)",
+            "SELECT pg_advisory_unlock(4627002)",
+        )),
+        Engine::Sqlite => None,
+    };
+    if let Some((lock, _)) = held {
+        other.execute_unprepared(lock).await.unwrap();
+        assert!(
+            !ipmat::maintenance::sweep_if_alone(&state).await.unwrap(),
+            "skipped while another replica sweeps"
+        );
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM visitor_salts").await, 2);
+    }
+    if let Some((_, unlock)) = held {
+        other.execute_unprepared(unlock).await.unwrap();
+    }
+    assert!(ipmat::maintenance::sweep_if_alone(&state).await.unwrap());
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM visitor_salts WHERE day = '2020-01-01'")
+            .await,
+        0,
+        "old salts are purged"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM visitor_salts").await,
+        1,
+        "newer ones stay"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -346,11 +346,12 @@ pub async fn food_is_used(c: &impl ConnectionTrait, id: i64) -> Result<bool, DbE
     let text = id.to_string();
     let used = fetch_i64(
         c,
-        "SELECT 1 FROM exam_questions q JOIN quiz_pairs p ON p.id = q.pair_id \
+        // BIGINT columns (not a literal 1) so that every engine answers the same type.
+        "SELECT q.exam_id FROM exam_questions q JOIN quiz_pairs p ON p.id = q.pair_id \
          WHERE q.answer_id = ? OR p.left_id = ? OR p.right_id = ? \
-         UNION ALL SELECT 1 FROM attempt_answers WHERE guess_id = ? \
-         UNION ALL SELECT 1 FROM book_food_stats WHERE food_id = ? \
-         UNION ALL SELECT 1 FROM worldcups WHERE entrants = ? OR entrants LIKE ? \
+         UNION ALL SELECT guess_id FROM attempt_answers WHERE guess_id = ? \
+         UNION ALL SELECT food_id FROM book_food_stats WHERE food_id = ? \
+         UNION ALL SELECT size FROM worldcups WHERE entrants = ? OR entrants LIKE ? \
          OR entrants LIKE ? OR entrants LIKE ? \
          LIMIT 1",
         vals![
