@@ -102,16 +102,18 @@ pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let router = routes
         // Inside the observing layer, so that a panic is answered, counted and logged with
         // the request's id like any other 500.
-        .layer(CatchPanicLayer::custom(move |payload: Box<dyn std::any::Any + Send>| {
-            panics.metrics.count(crate::metrics::Event::Panic);
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string payload".to_owned());
-            tracing::error!(panic = %message, "a handler panicked");
-            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            move |payload: Box<dyn std::any::Any + Send>| {
+                panics.metrics.count(crate::metrics::Event::Panic);
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string payload".to_owned());
+                tracing::error!(panic = %message, "a handler panicked");
+                AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+            },
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::availability::fail_fast,

@@ -393,7 +393,8 @@ impl Config {
 }
 
 /// Who may read `/metrics` by default: loopback, the private IPv4 ranges and IPv6 ULA.
-const DEFAULT_METRICS_ALLOW: &str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+const DEFAULT_METRICS_ALLOW: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
 
 /// A comma-separated list of IPs and CIDR networks; `none` is the empty list.
 fn parse_networks(var: &str, value: &str) -> Result<Vec<IpNet>, ConfigError> {

@@ -208,7 +208,10 @@ mod tests {
     fn escaped_nul_is_found_only_as_an_escape() {
         assert!(has_escaped_nul(br#"{"username": "\u0000"}"#));
         assert!(has_escaped_nul(br#"{"a": "x\\\u0000"}"#));
-        assert!(!has_escaped_nul(br#"{"a": "x\\u0000"}"#), "an escaped backslash");
+        assert!(
+            !has_escaped_nul(br#"{"a": "x\\u0000"}"#),
+            "an escaped backslash"
+        );
         assert!(!has_escaped_nul(br#"{"a": "\u0041"}"#));
         assert!(has_encoded_nul("q=%00"));
         assert!(!has_encoded_nul("q=%2500"));

@@ -75,7 +75,10 @@ pub fn render(out: &mut String, connections: &ConnStats) {
     let p = read();
     let mut gauge = |name: &str, help: &str, kind: &str, value: Option<String>| {
         if let Some(value) = value {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
     };
     gauge(

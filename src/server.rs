@@ -341,26 +341,37 @@ async fn serve_connection(
         replacement: None,
     });
     let service_conn = conn.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-        let conn = service_conn.clone();
-        let router = router.clone();
-        conn.in_flight.fetch_add(1, Ordering::AcqRel);
-        conn.head_started.store(0, Ordering::Relaxed);
-        conn.dispatched.store(true, Ordering::Release);
-        let in_flight = InFlight { conn, clock };
-        let mut request = request.map(|b| Body::new(DeadlineBody::new(b)));
-        request.extensions_mut().insert(ConnectInfo(peer));
-        async move {
-            use tower::ServiceExt;
-            let response = router.oneshot(request).await?;
-            Ok::<_, std::convert::Infallible>(response.map(|body| {
-                Body::new(Guarded {
-                    inner: body,
-                    _in_flight: in_flight,
-                })
-            }))
-        }
-    });
+    let service =
+        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let conn = service_conn.clone();
+            let router = router.clone();
+            conn.in_flight.fetch_add(1, Ordering::AcqRel);
+            conn.head_started.store(0, Ordering::Relaxed);
+            conn.dispatched.store(true, Ordering::Release);
+            let in_flight = InFlight { conn, clock };
+            let body_done = Arc::new(AtomicBool::new(request.body().is_end_stream()));
+            let done = body_done.clone();
+            let mut request = request.map(|b| Body::new(DeadlineBody::new(b, done)));
+            request.extensions_mut().insert(ConnectInfo(peer));
+            async move {
+                use tower::ServiceExt;
+                let mut response = router.oneshot(request).await?;
+                // Answered before the body was read to its end (refused early, or too slow): the
+                // rest of the body is not waited for, so the client must not reuse the connection.
+                if !body_done.load(Ordering::Acquire) {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    Body::new(Guarded {
+                        inner: body,
+                        _in_flight: in_flight,
+                    })
+                }))
+            }
+        });
     let connection = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(connection);
     let mut stopping = *stop.borrow();
@@ -438,6 +449,8 @@ pub struct BodyTooSlow;
 /// a fast client fail.
 pub struct DeadlineBody {
     inner: hyper::body::Incoming,
+    /// Set once the body has been read to its end.
+    done: Arc<AtomicBool>,
     started: Instant,
     received: u64,
     idle: Pin<Box<tokio::time::Sleep>>,
@@ -445,9 +458,10 @@ pub struct DeadlineBody {
 }
 
 impl DeadlineBody {
-    fn new(inner: hyper::body::Incoming) -> DeadlineBody {
+    fn new(inner: hyper::body::Incoming, done: Arc<AtomicBool>) -> DeadlineBody {
         DeadlineBody {
             inner,
+            done,
             started: Instant::now(),
             received: 0,
             idle: Box::pin(tokio::time::sleep(BODY_IDLE_TIMEOUT)),
@@ -480,10 +494,16 @@ impl HttpBody for DeadlineBody {
                     .as_mut()
                     .reset(tokio::time::Instant::now() + BODY_IDLE_TIMEOUT);
                 this.rate = None;
+                if this.inner.is_end_stream() {
+                    this.done.store(true, Ordering::Release);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(axum::Error::new(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.done.store(true, Ordering::Release);
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 if this.idle.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Some(Err(axum::Error::new(BodyTooSlow))));
@@ -621,7 +641,11 @@ fn problem_for_hyper_answer(head: &[u8]) -> Option<Vec<u8>> {
             "bad_request",
             "the request could not be parsed as HTTP",
         ),
-        414 => ("URI too long", "uri_too_long", "the request URI is too long"),
+        414 => (
+            "URI too long",
+            "uri_too_long",
+            "the request URI is too long",
+        ),
         431 => (
             "Request header fields too large",
             "headers_too_large",

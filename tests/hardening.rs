@@ -40,7 +40,11 @@ async fn nul_characters_are_refused_alike_on_every_engine(engine: Engine) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
         assert_eq!(body["code"], "validation_failed", "{path}");
     }
-    for path in ["/api/v1/foods/%00", "/api/v1/exams/%00", "/api/v1/worldcups/%00"] {
+    for path in [
+        "/api/v1/foods/%00",
+        "/api/v1/exams/%00",
+        "/api/v1/worldcups/%00",
+    ] {
         let (status, body) = app.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
@@ -436,7 +440,10 @@ async fn the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts(engine: En
         .await
         .unwrap();
     let held = match engine {
-        Engine::MySql => Some(("SELECT GET_LOCK('ipmat_sweep', 0)", "DO RELEASE_LOCK('ipmat_sweep')")),
+        Engine::MySql => Some((
+            "SELECT GET_LOCK('ipmat_sweep', 0)",
+            "DO RELEASE_LOCK('ipmat_sweep')",
+        )),
         Engine::Postgres => Some((
             "SELECT pg_advisory_lock(4627002)",
             "SELECT pg_advisory_unlock(4627002)",
@@ -475,11 +482,7 @@ async fn a_used_food_is_retired_and_history_keeps_it(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     let (status, _) = app
-        .post(
-            "/api/v1/categories",
-            Some(&admin),
-            json!({"name": "은퇴"}),
-        )
+        .post("/api/v1/categories", Some(&admin), json!({"name": "은퇴"}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (book, foods) = app.book_with_foods(&admin, "역사", 4).await;
@@ -606,10 +609,7 @@ async fn a_used_food_is_retired_and_history_keeps_it(engine: Engine) {
     assert_eq!(food["name"], "역사1");
     let (_, cup) = app.get(&format!("/api/v1/worldcups/{cup_id}")).await;
     let shown = [&cup["current"]["left"], &cup["current"]["right"]];
-    assert!(
-        shown.iter().all(|f| f["name"] != "(삭제된 음식)"),
-        "{cup}"
-    );
+    assert!(shown.iter().all(|f| f["name"] != "(삭제된 음식)"), "{cup}");
     let (status, exam) = app.get(&format!("/api/v1/exams/{code}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(exam["question_count"], 1, "{exam}");
@@ -710,7 +710,10 @@ async fn metrics_are_only_for_allowed_networks() {
     // Through a trusted proxy the forwarded client address decides.
     let proxied = TestApp::spawn_with(
         Engine::Sqlite,
-        &[("IPMAT_SEED", "off"), ("IPMAT_TRUSTED_PROXIES", "127.0.0.1")],
+        &[
+            ("IPMAT_SEED", "off"),
+            ("IPMAT_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
     )
     .await;
     let outside = proxied
@@ -798,10 +801,7 @@ async fn a_panicking_handler_is_answered_counted_and_logged_with_its_request_id(
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "internal");
     assert!(
-        state
-            .metrics
-            .render(None)
-            .contains("ipmat_panics_total 1"),
+        state.metrics.render(None).contains("ipmat_panics_total 1"),
         "the panic is counted"
     );
     assert!(
@@ -837,8 +837,14 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, 
     let started = Instant::now();
     let mut out = Vec::new();
     let read = tokio::time::timeout(limit, stream.read_to_end(&mut out)).await;
-    assert!(read.is_ok(), "the server kept the connection past {limit:?}");
-    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    assert!(
+        read.is_ok(),
+        "the server kept the connection past {limit:?}"
+    );
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1067,5 +1073,9 @@ async fn extreme_images_are_refused_before_decoding() {
     let (status, body) = upload(&app, &admin, &png_claiming(16_384, 2, 8, 2)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = upload(&app, &admin, &png_claiming(4000, 4000, 16, 6)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "16 MP at 16 bits: {body}");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "16 MP at 16 bits: {body}"
+    );
 }

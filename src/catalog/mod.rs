@@ -221,19 +221,18 @@ async fn random_food(
                 .ok_or(AppError::NotFound("category"))?,
         ),
     };
-    let id = match category_id {
-        None => random_member(&state.db, "foods", "id", "retired_at IS NULL", vec![]).await?,
-        Some(c) => {
-            random_member(
+    let id =
+        match category_id {
+            None => random_member(&state.db, "foods", "id", "retired_at IS NULL", vec![]).await?,
+            Some(c) => random_member(
                 &state.db,
                 "food_categories",
                 "food_id",
                 "category_id = ? AND food_id IN (SELECT id FROM foods WHERE retired_at IS NULL)",
                 vals![c],
             )
-            .await?
-        }
-    };
+            .await?,
+        };
     if let Some(id) = id
         && let Some(food) = queries::food(&state.db, &state.storage, id).await?
     {

@@ -63,6 +63,11 @@ impl DbHealth {
         self.0.wake.notify_one();
     }
 
+    /// The database just answered a query (the readiness check): close the breaker now.
+    pub fn saw_answer(&self) {
+        self.record(true);
+    }
+
     /// Records one probe's outcome.
     fn record(&self, ok: bool) {
         if ok {

@@ -95,10 +95,10 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
         &format!("SELECT id FROM quiz_pairs WHERE {LIVE_PAIR}"),
         vec![],
     )
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     let mut rng = rand::rng();
     Ok(
         rand::seq::index::sample(&mut rng, ids.len(), count.min(ids.len()))
