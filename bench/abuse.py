@@ -145,7 +145,7 @@ async def upload(url, token, path, n):
                           f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
                           f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
             await writer.drain()
-            head = await asyncio.wait_for(reader.read(64), 120)
+            head = await asyncio.wait_for(reader.read(64), 300)
             writer.close()
             status = int(head.split()[1])
         except (OSError, asyncio.TimeoutError, ValueError, IndexError):

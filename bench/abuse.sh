@@ -22,6 +22,8 @@ py="python3 $here/abuse.py"
 out="$here/results/abuse.txt"
 slow="${ABUSE_SLOW:-20000}"
 uploads="${ABUSE_UPLOADS:-10}"
+phases="${ABUSE_PHASES:-1 2 3 4}"   # a subset, e.g. ABUSE_PHASES="2 3"
+phase() { [[ " $phases " == *" $1 "* ]]; }
 command -v socat >/dev/null || bench_die "socat is required (apt-get install -y socat)"
 # Room for the slowloris connections on both ends.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -31,11 +33,14 @@ report() { printf '%s\n' "$*" | tee -a "$out"; }
 : >"$out"
 bench_binary
 report "# ipmat abuse benchmark — $(date -u +%Y-%m-%dT%H:%MZ)"
-report "binary: $BENCH_BIN_INFO; machine: $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)" MiB"}' /proc/meminfo)"
+info="$BENCH_BIN_INFO"
+[ -z "${IPMAT_BIN:-}" ] || info="$IPMAT_BIN (given as IPMAT_BIN), built $(date -u -r "$IPMAT_BIN" +%Y-%m-%dT%H:%MZ)"
+report "binary: $info; machine: $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)" MiB"}' /proc/meminfo)"
 report "open files: $(ulimit -n)"
 report ""
 
 # --- 1. slowloris -------------------------------------------------------------------------
+if phase 1; then
 bench_server_start mariadb
 report "## slowloris: $slow slow connections (partial head, a header line every 5 s)"
 $py rss "$BENCH_PID" 40 >"$BENCH_WORK/rss" &
@@ -51,8 +56,10 @@ report "peak RSS: $(cat "$BENCH_WORK/rss") MiB"
 report "connections: $(curl -fsS "$BENCH_URL/metrics" | grep -E '^ipmat_http_connections_(shed|timed_out|accepted)_total' | tr '\n' ' ')"
 bench_server_stop
 report ""
+fi
 
 # --- 2. extreme images --------------------------------------------------------------------
+if phase 2; then
 images="$BENCH_ROOT/images"
 mkdir -p "$images"
 $py png 6324 6324 8 "$images/rgba-40mp.png"
@@ -99,8 +106,10 @@ for pin in "" "taskset -c 0"; do
   bench_server_stop
   report ""
 done
+fi
 
 # --- 3. a frozen database -----------------------------------------------------------------
+if phase 3; then
 report "## frozen database (socat proxy stopped with SIGSTOP)"
 proxy_port="$(bench_free_port)"
 setsid socat "TCP-LISTEN:$proxy_port,fork,reuseaddr,bind=127.0.0.1" "TCP:127.0.0.1:3306" &
@@ -129,9 +138,12 @@ report "recovered after SIGCONT in $(echo "$(date +%s.%N) - $start" | bc)s"
 bench_server_stop
 kill -- "-$proxy_pid" 2>/dev/null || true
 report ""
+fi
 
 # --- 4. login and signup floods -----------------------------------------------------------
-if [ -x "$here/auth-flood.sh" ]; then
+if ! phase 4; then
+  :
+elif [ -x "$here/auth-flood.sh" ]; then
   report "## login/signup floods (bench/auth-flood.sh)"
   "$here/auth-flood.sh" | tee -a "$out"
 else

@@ -17,7 +17,7 @@ pub struct Bound(Arc<Inner>);
 struct Inner {
     name: &'static str,
     permits: usize,
-    semaphore: Semaphore,
+    semaphore: Arc<Semaphore>,
     queue: usize,
     waiting: AtomicUsize,
     max_wait: Duration,
@@ -30,7 +30,7 @@ impl Bound {
         Bound(Arc::new(Inner {
             name,
             permits,
-            semaphore: Semaphore::new(permits),
+            semaphore: Arc::new(Semaphore::new(permits)),
             queue,
             waiting: AtomicUsize::new(0),
             max_wait,
@@ -53,7 +53,7 @@ impl Bound {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = match self.0.semaphore.try_acquire() {
+        let permit = match self.0.semaphore.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
                 let waiting = self.0.waiting.fetch_add(1, Ordering::AcqRel);
@@ -61,14 +61,24 @@ impl Bound {
                 if waiting >= self.0.queue {
                     return Err(self.full());
                 }
-                match tokio::time::timeout(self.0.max_wait, self.0.semaphore.acquire()).await {
+                match tokio::time::timeout(
+                    self.0.max_wait,
+                    self.0.semaphore.clone().acquire_owned(),
+                )
+                .await
+                {
                     Ok(Ok(permit)) => permit,
                     _ => return Err(self.full()),
                 }
             }
         };
-        let result = tokio::task::spawn_blocking(work).await;
-        drop(permit);
+        // The permit goes with the work: a caller that gives up (a client that disconnects)
+        // does not free it while the work still runs.
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await;
         result.map_err(|e| AppError::Internal(anyhow::anyhow!("{} stopped: {e}", self.0.name)))
     }
 
