@@ -51,6 +51,8 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_GRACE: Duration = Duration::from_secs(10);
 /// Slowest accepted average upload rate after the grace, in bytes per second.
 pub const BODY_MIN_RATE: u64 = 1024;
+/// After SIGTERM, a request head that began arriving this recently may still complete.
+const SHUTDOWN_HEAD_GRACE_MS: u64 = 1000;
 /// Connections younger (or idle for less) than this are not shed at the cap.
 const SHED_MIN_AGE_MS: u64 = 1000;
 
@@ -386,10 +388,14 @@ async fn serve_connection(
                 stopping = true;
                 connection.as_mut().graceful_shutdown();
             }
-            // After SIGTERM a connection with nothing in flight is idle or stuck in a
-            // partial head: close it now instead of waiting for its timeout.
+            // After SIGTERM a connection with nothing in flight is idle, or stuck in a
+            // partial head: close it now instead of waiting for its timeout. A head that
+            // began arriving less than a second ago gets that second to become a request.
             _ = tokio::time::sleep(Duration::from_millis(100)), if stopping => {
-                if conn.in_flight.load(Ordering::Acquire) == 0 {
+                let head = conn.head_started.load(Ordering::Relaxed);
+                if conn.in_flight.load(Ordering::Acquire) == 0
+                    && (head == 0 || clock.now().saturating_sub(head) > SHUTDOWN_HEAD_GRACE_MS)
+                {
                     break;
                 }
             }
