@@ -245,7 +245,7 @@ impl App {
         let mut rx_timeout = rx.clone();
         let sweeper = tokio::spawn(crate::maintenance::run(self.state.clone()));
         let prober = tokio::spawn(self.state.db_health.clone().run(self.probe.clone()));
-        let serving = tokio::spawn(async move { serve.await });
+        let serving = tokio::spawn(serve);
         tokio::select! {
             result = serving => { result??; }
             _ = async move {

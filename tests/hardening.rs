@@ -436,7 +436,7 @@ async fn the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts(engine: En
         .unwrap();
     }
     // Another replica holds the lock: this one skips the round.
-    let other = ipmat::db::connect(&app.config.database_url.expose().to_owned(), 1)
+    let other = ipmat::db::connect(app.config.database_url.expose(), 1)
         .await
         .unwrap();
     let held = match engine {

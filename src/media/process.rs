@@ -176,7 +176,7 @@ fn decode(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, Orientatio
     }
     let color = decoder.color_type();
     if decoder.total_bytes() > MAX_DECODE_BYTES {
-        let bits = (color.bytes_per_pixel() / color.channel_count().max(1) * 8) as u8;
+        let bits = color.bytes_per_pixel() / color.channel_count().max(1) * 8;
         return Err(ProcessError::TooDeep {
             width,
             height,
