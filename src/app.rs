@@ -50,16 +50,46 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
 
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
         // The docs page also serves the document it renders, at its API path.
-        // The document, finished once, and the page that renders it.
-        .merge(crate::apidocs::router(crate::openapi::finish(openapi)))
+        // The document, finished once, and the page that renders it (its own CSP).
+        .merge(crate::headers::docs_policy(crate::apidocs::router(
+            crate::openapi::finish(openapi),
+        )))
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
-        .fallback(crate::web::serve_app)
+        .fallback(crate::web::serve_app);
+    with_layers(routes, state)
+}
+
+/// Wraps routes in the layers every request goes through (outermost first): security
+/// headers, request ids, observation (metrics, the request's log span, visitors), panic
+/// catching.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let panics = state.clone();
+    let config = state.config.clone();
+    let router = routes
+        // Inside the observing layer, so that a panic is answered, counted and logged with
+        // the request's id like any other 500.
+        .layer(CatchPanicLayer::custom(
+            move |payload: Box<dyn std::any::Any + Send>| {
+                panics.metrics.count(crate::metrics::Event::Panic);
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string payload".to_owned());
+                tracing::error!(panic = %message, "a handler panicked");
+                AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+            },
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::availability::fail_fast,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::observe_requests,
@@ -70,10 +100,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
-        .with_state(state)
+        .with_state(state);
+    crate::headers::apply(router, &config)
 }
 
 async fn api_not_found() -> AppError {
@@ -118,6 +146,7 @@ impl tower_http::request_id::MakeRequestId for RequestIds {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    probe: crate::db::Db,
     pub state: AppState,
 }
 
@@ -149,21 +178,28 @@ impl App {
             config.password_hash_queue,
             config.password_hash_max_wait,
         );
+        let visitors = VisitorTracker::spawn(db.clone());
+        // The breaker's probe has a connection of its own, so that a busy pool never looks
+        // like an outage.
+        let probe = crate::db::connect(config.database_url.expose(), 1).await?;
         let state = AppState(Arc::new(Shared {
             config,
             db,
             storage,
             cache: ResponseCache::new(Duration::from_secs(2)),
-            visitors: VisitorTracker::default(),
+            visitors,
             metrics: crate::metrics::Metrics::default(),
             starts,
             passwords,
             server_key,
+            db_health: crate::db::health::DbHealth::default(),
+            image_work: crate::media::image_bound(),
         }));
         let router = router(state.clone());
         Ok(App {
             listener,
             router,
+            probe,
             state,
         })
     }
@@ -181,18 +217,21 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let serve = axum::serve(
+        let limits = crate::server::Limits::new(self.state.config.max_connections);
+        let serve = crate::server::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
+            self.router,
+            limits,
+            self.state.metrics.connections.clone(),
+            async move {
+                shutdown.await;
+                let _ = tx.send(true);
+            },
+        );
         let mut rx_timeout = rx.clone();
         let sweeper = tokio::spawn(crate::maintenance::run(self.state.clone()));
-        let serving = tokio::spawn(async move { serve.await });
+        let prober = tokio::spawn(self.state.db_health.clone().run(self.probe.clone()));
+        let serving = tokio::spawn(serve);
         tokio::select! {
             result = serving => { result??; }
             _ = async move {
@@ -204,6 +243,8 @@ impl App {
         }
         drop(rx);
         sweeper.abort();
+        prober.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.probe.close()).await;
         // A connection that is never handed back must not keep the process from exiting.
         let _ = tokio::time::timeout(Duration::from_secs(3), self.state.db.clone().close()).await;
         Ok(())

@@ -147,6 +147,10 @@ pub struct Config {
     pub password_hash_queue: usize,
     /// How long a password hash may wait for its turn before the request gets 503.
     pub password_hash_max_wait: Duration,
+    /// Hardening (issue 10b): client networks allowed to read `/metrics`.
+    pub metrics_allow: Vec<IpNet>,
+    /// Hardening (issue 10b): most client connections served at once.
+    pub max_connections: usize,
     /// `IPMAT_*` variables this program does not know (likely typos), logged at start.
     pub unknown_variables: Vec<String>,
 }
@@ -226,6 +230,9 @@ const KNOWN: &[&str] = &[
     "IPMAT_PASSWORD_HASH_CONCURRENCY",
     "IPMAT_PASSWORD_HASH_QUEUE",
     "IPMAT_PASSWORD_HASH_MAX_WAIT_MS",
+    // Hardening (issue 10b).
+    "IPMAT_METRICS_ALLOW",
+    "IPMAT_MAX_CONNECTIONS",
     // Read by commands, not by the server.
     "IPMAT_PASSWORD",
     // Read by the test suite only.
@@ -360,20 +367,15 @@ impl Config {
         };
         let trusted_proxies = match get("IPMAT_TRUSTED_PROXIES") {
             None => Vec::new(),
-            Some(v) => v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<IpNet>().map_err(|_| {
-                        bad(
-                            "IPMAT_TRUSTED_PROXIES",
-                            format!("`{s}` is not an IP or CIDR"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(v) => parse_networks("IPMAT_TRUSTED_PROXIES", v)?,
         };
+        // Hardening (issue 10b): loopback and the private ranges unless configured.
+        let metrics_allow = parse_networks(
+            "IPMAT_METRICS_ALLOW",
+            get("IPMAT_METRICS_ALLOW").unwrap_or(DEFAULT_METRICS_ALLOW),
+        )?;
+        let max_connections: u64 =
+            parse_number(&get, "IPMAT_MAX_CONNECTIONS", 4096, 16, 1_000_000)?;
         let worldcup_max_age_hours: u64 =
             parse_number(&get, "IPMAT_WORLDCUP_MAX_AGE_HOURS", 168, 1, 24 * 365)?;
         let db_max_connections: u64 = parse_number(&get, "IPMAT_DB_MAX_CONNECTIONS", 16, 1, 1000)?;
@@ -430,9 +432,31 @@ impl Config {
             password_hash_concurrency: password_hash_concurrency as usize,
             password_hash_queue: password_hash_queue as usize,
             password_hash_max_wait: Duration::from_millis(password_hash_max_wait_ms),
+            metrics_allow,
+            max_connections: max_connections as usize,
             unknown_variables: unknown,
         })
     }
+}
+
+/// Who may read `/metrics` by default: loopback, the private IPv4 ranges and IPv6 ULA.
+const DEFAULT_METRICS_ALLOW: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+/// A comma-separated list of IPs and CIDR networks; `none` is the empty list.
+fn parse_networks(var: &str, value: &str) -> Result<Vec<IpNet>, ConfigError> {
+    if value.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .map_err(|_| bad(var, format!("`{s}` is not an IP or CIDR")))
+        })
+        .collect()
 }
 
 /// Parses `IPMAT_MODE`: unset means development, anything unknown is an error.

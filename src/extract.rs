@@ -65,6 +65,10 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// Reads a JSON object into `T`: 400 when the bytes are not JSON, 422 when they are JSON but
 /// not an object or not of the expected shape.
 pub fn parse_json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // PostgreSQL cannot store NUL in text: every engine refuses it alike.
+    if has_escaped_nul(bytes) {
+        return Err(nul_refused("body"));
+    }
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     if first != Some(b'{') {
         return Err(
@@ -85,21 +89,82 @@ pub fn parse_json_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result
     })
 }
 
+/// Whether JSON text holds the escape `\u0000` (a backslash that is not itself escaped,
+/// then `u0000`). A raw NUL byte is not valid JSON and fails parsing anyway.
+pub fn has_escaped_nul(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in json.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && json.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// Whether a raw (still percent-encoded) query or path holds an encoded NUL (`%00`).
+pub fn has_encoded_nul(raw: &str) -> bool {
+    raw.as_bytes().windows(3).any(|w| w == b"%00")
+}
+
+/// The 422 for a NUL character.
+fn nul_refused(field: &str) -> AppError {
+    AppError::field(field, "must not contain NUL characters")
+}
+
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
 }
 
-/// `axum::extract::Path` whose rejections are problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+/// `axum::extract::Path` whose rejections are problem details; a segment holding NUL (`%00`)
+/// names nothing (404), on every engine alike.
+#[derive(Debug)]
 pub struct Path<T>(pub T);
 
-/// `axum::extract::Query` whose rejections are problem details.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(AppError::NotFound("resource"));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+/// `axum::extract::Query` whose rejections are problem details; a value holding NUL (`%00`)
+/// is refused (422) on every engine alike.
+#[derive(Debug)]
 pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(nul_refused("query"));
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
 
 /// The address of the client: the socket peer, or the last untrusted hop of
 /// `X-Forwarded-For` when the peer is a trusted proxy.
@@ -164,6 +229,19 @@ impl FromRequestParts<AppState> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_nul_is_found_only_as_an_escape() {
+        assert!(has_escaped_nul(br#"{"username": "\u0000"}"#));
+        assert!(has_escaped_nul(br#"{"a": "x\\\u0000"}"#));
+        assert!(
+            !has_escaped_nul(br#"{"a": "x\\u0000"}"#),
+            "an escaped backslash"
+        );
+        assert!(!has_escaped_nul(br#"{"a": "\u0041"}"#));
+        assert!(has_encoded_nul("q=%00"));
+        assert!(!has_encoded_nul("q=%2500"));
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {

@@ -1,7 +1,9 @@
-//! Periodic clean-up: abandoned world cups, expired sessions, old throttle rows.
+//! Periodic clean-up: abandoned world cups, expired sessions, old throttle rows, unused
+//! images, old visitor salts.
 //!
-//! Every replica runs it; the statements are idempotent deletes, so running them on several
-//! replicas at once is harmless.
+//! Every replica schedules it, but one sweep runs at a time across replicas: each takes a
+//! database lock without waiting (`pg_try_advisory_xact_lock` on PostgreSQL, `GET_LOCK(…, 0)`
+//! on MariaDB; SQLite serves one replica) and skips the round when another holds it.
 
 use std::time::Duration;
 
@@ -37,6 +39,9 @@ pub async fn sweep(state: &AppState) {
     if let Err(e) = crate::accounts::throttle::purge(&state.db).await {
         tracing::warn!(error = ?e, "could not purge old throttle rows");
     }
+    if let Err(e) = crate::visitors::purge_old_salts(&state.db).await {
+        tracing::warn!(error = %e, "could not purge old visitor salts");
+    }
 }
 
 /// Sweeps now and then every [`EVERY`], until the task is aborted.
@@ -44,6 +49,58 @@ pub async fn run(state: AppState) {
     let mut interval = tokio::time::interval(EVERY);
     loop {
         interval.tick().await;
-        sweep(&state).await;
+        match sweep_if_alone(&state).await {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!("another replica is sweeping; skipped"),
+            Err(e) => tracing::warn!(error = %e, "could not take the sweep lock"),
+        }
     }
+}
+
+/// Lock key of the sweep (PostgreSQL advisory locks take a number; the migration uses 4627001).
+const SWEEP_LOCK: i64 = 4_627_002;
+
+/// Sweeps unless another replica is sweeping; answers whether it swept.
+pub async fn sweep_if_alone(state: &AppState) -> Result<bool, sea_orm::DbErr> {
+    use sea_orm::{DbBackend, TransactionTrait};
+    match state.db.get_database_backend() {
+        DbBackend::Postgres => {
+            // The lock lives as long as this transaction, which only holds it.
+            let txn = state.db.begin().await?;
+            let got = crate::db::fetch_optional::<Flag>(
+                &txn,
+                "SELECT pg_try_advisory_xact_lock(?) AS taken",
+                vals![SWEEP_LOCK],
+            )
+            .await?
+            .is_some_and(|f| f.taken);
+            if got {
+                sweep(state).await;
+            }
+            txn.commit().await?;
+            Ok(got)
+        }
+        DbBackend::MySql => {
+            // A session lock on the transaction's connection, released before it returns.
+            let txn = state.db.begin().await?;
+            let got = crate::db::fetch_i64(&txn, "SELECT GET_LOCK('ipmat_sweep', 0)", vec![])
+                .await?
+                == Some(1);
+            if got {
+                sweep(state).await;
+                crate::db::exec(&txn, "DO RELEASE_LOCK('ipmat_sweep')", vec![]).await?;
+            }
+            txn.commit().await?;
+            Ok(got)
+        }
+        _ => {
+            sweep(state).await;
+            Ok(true)
+        }
+    }
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct Flag {
+    taken: bool,
 }

@@ -29,10 +29,12 @@ pub enum Event {
     Signup,
     LoginFailed,
     PasswordVerified,
+    /// A handler panicked (answered 500).
+    Panic,
 }
 
 impl Event {
-    const ALL: [Event; 7] = [
+    const ALL: [Event; 8] = [
         Event::WorldcupStarted,
         Event::WorldcupFinished,
         Event::ExamCreated,
@@ -40,6 +42,7 @@ impl Event {
         Event::Signup,
         Event::LoginFailed,
         Event::PasswordVerified,
+        Event::Panic,
     ];
 
     fn name(self) -> (&'static str, &'static str) {
@@ -59,6 +62,7 @@ impl Event {
                 "ipmat_password_verifications_total",
                 "Passwords checked with Argon2 at log-in.",
             ),
+            Event::Panic => ("ipmat_panics_total", "Requests whose handler panicked."),
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct Metrics {
     /// hash so that the hot path allocates nothing.
     requests: RwLock<HashMap<u64, std::sync::Arc<Series>>>,
     events: [AtomicU64; Event::ALL.len()],
+    /// Figures of the accept loop (open, accepted, shed, timed-out connections).
+    pub connections: std::sync::Arc<crate::server::ConnStats>,
 }
 
 impl Metrics {
@@ -245,10 +251,39 @@ pub fn pool_stats(state: &AppState) -> Option<PoolStats> {
     Some(PoolStats { size, idle, max })
 }
 
-/// `GET /metrics`
-pub async fn get_metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: only for clients in `IPMAT_METRICS_ALLOW`; others get a 404, as if the
+/// path did not exist.
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    crate::extract::ClientIp(client): crate::extract::ClientIp,
+) -> Response {
+    if !state
+        .config
+        .metrics_allow
+        .iter()
+        .any(|net| net.contains(client))
+    {
+        return crate::error::AppError::NotFound("route").into_response();
+    }
     let mut body = state.metrics.render(pool_stats(&state));
-    crate::bounded::render_metrics(&mut body, &[&state.passwords]);
+    crate::bounded::render_metrics(&mut body, &[&state.passwords, &state.image_work]);
+    crate::process_metrics::render(&mut body, &state.metrics.connections);
+    let _ = writeln!(
+        body,
+        "# HELP ipmat_db_down Whether the database is known to be down (requests fail fast).\n\
+         # TYPE ipmat_db_down gauge\nipmat_db_down {}\n\
+         # HELP ipmat_db_down_total Times the database was found down.\n\
+         # TYPE ipmat_db_down_total counter\nipmat_db_down_total {}",
+        u8::from(state.db_health.is_down()),
+        state.db_health.times_opened()
+    );
+    let _ = writeln!(
+        body,
+        "# HELP ipmat_visitor_writes_dropped_total First visits not recorded because the \
+         writer was behind.\n# TYPE ipmat_visitor_writes_dropped_total counter\n\
+         ipmat_visitor_writes_dropped_total {}",
+        state.visitors.dropped()
+    );
     (
         [(
             header::CONTENT_TYPE,
@@ -274,18 +309,25 @@ pub async fn observe_requests(
         .is_none()
         .then(|| unmatched_route(request.uri().path()));
     let logging = tracing::enabled!(target: "ipmat::request", tracing::Level::INFO);
-    let request_id = logging
-        .then(|| {
-            request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .flatten();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    // Every log line written while this request is served carries its id.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = matched.as_ref().map(MatchedPath::as_str).or(unmatched).unwrap_or("/app"),
+    );
     state.visitors.record_request(&state, &request);
 
-    let mut response = next.run(request).await;
+    let mut response = {
+        use tracing::Instrument;
+        next.run(request).instrument(span).await
+    };
 
     if response
         .headers()
@@ -310,7 +352,7 @@ pub async fn observe_requests(
     if logging {
         tracing::info!(
             target: "ipmat::request",
-            request_id = request_id.as_deref().unwrap_or(""),
+            request_id = %request_id,
             method = %method,
             route,
             status,

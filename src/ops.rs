@@ -34,6 +34,12 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> Response {
     let db = tokio::time::timeout(Duration::from_secs(1), crate::db::ping(&state.db)).await;
     let db_ok = matches!(db, Ok(Ok(())));
+    // What readiness saw is evidence for the fail-fast breaker too.
+    if db_ok {
+        state.db_health.saw_answer();
+    } else {
+        state.db_health.suspect();
+    }
     let storage = tokio::time::timeout(Duration::from_secs(1), state.storage.check()).await;
     let storage_ok = matches!(storage, Ok(Ok(())));
     if db_ok && storage_ok {

@@ -30,6 +30,10 @@ pub struct Shared {
     pub passwords: crate::bounded::Bound,
     /// The shared key of throttle keys and device cookies.
     pub server_key: crate::secrets::ServerKey,
+    /// Hardening (issue 10b): whether the database is known to be down (fail fast).
+    pub db_health: crate::db::health::DbHealth,
+    /// Hardening (issue 10b): the bound on image decoding.
+    pub image_work: crate::bounded::Bound,
 }
 
 impl std::ops::Deref for AppState {

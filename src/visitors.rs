@@ -19,11 +19,18 @@ use crate::state::AppState;
 use crate::vals;
 
 /// Remembers which visitors this replica already recorded today, to write each one once.
-#[derive(Default)]
 pub struct VisitorTracker {
     /// (day number since the epoch, 64-bit hashes of today's identities)
     seen: Mutex<(i64, HashSet<u64>)>,
+    /// The one writer task's queue of (day, identity) to store.
+    writes: tokio::sync::mpsc::Sender<(String, String)>,
+    /// Visits not written because the queue was full.
+    dropped: std::sync::atomic::AtomicU64,
 }
+
+/// How many first visits may wait for the writer; beyond that they are dropped (and counted):
+/// the count of visitors is a statistic, not worth unbounded memory or tasks.
+pub const WRITE_QUEUE: usize = 4096;
 
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today() -> String {
@@ -35,12 +42,34 @@ fn date_string(d: time::Date) -> String {
 }
 
 impl VisitorTracker {
-    /// Records a visit by `identity` today; the first visit of the day is written in the
-    /// background so that the request does not wait for it. Repeat visits cost a hash and
-    /// a set look-up.
+    /// A tracker with its writer: one task that stores first visits one after another.
+    pub fn spawn(db: Db) -> VisitorTracker {
+        let (writes, mut queue) = tokio::sync::mpsc::channel::<(String, String)>(WRITE_QUEUE);
+        tokio::spawn(async move {
+            while let Some((day, identity)) = queue.recv().await {
+                if let Err(e) = persist(&db, &day, &identity).await {
+                    tracing::warn!(error = %e, "could not record a visitor");
+                }
+            }
+        });
+        VisitorTracker {
+            seen: Mutex::new((0, HashSet::new())),
+            writes,
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Visits dropped because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records a visit by `identity` today; the first visit of the day is queued for the
+    /// writer so that the request does not wait for it. Repeat visits cost a hash and a set
+    /// look-up.
     pub fn record(
         &self,
-        state: &AppState,
+        _state: &AppState,
         identity: &dyn Fn(&mut dyn Hasher),
         describe: impl FnOnce() -> String,
     ) {
@@ -59,14 +88,10 @@ impl VisitorTracker {
                 return;
             }
         }
-        let db = state.db.clone();
-        let identity = describe();
-        let day = today();
-        tokio::spawn(async move {
-            if let Err(e) = persist(&db, &day, &identity).await {
-                tracing::warn!(error = %e, "could not record a visitor");
-            }
-        });
+        if self.writes.try_send((today(), describe())).is_err() {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Records a signed-in user's visit.
@@ -143,6 +168,20 @@ async fn persist(db: &Db, day: &str, identity: &str) -> Result<(), sea_orm::DbEr
     );
     exec(db, &insert, vals![day, hash]).await?;
     Ok(())
+}
+
+/// Removes the salts of days before yesterday: once a day is over its salt only lets stored
+/// hashes be matched back to identities, so it goes (yesterday's stays for replicas whose
+/// clock has not passed midnight yet).
+pub async fn purge_old_salts(db: &Db) -> Result<u64, sea_orm::DbErr> {
+    let before = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+    let removed = exec(
+        db,
+        "DELETE FROM visitor_salts WHERE day < ?",
+        vals![date_string(before)],
+    )
+    .await?;
+    Ok(removed.rows_affected())
 }
 
 fn is_operational(path: &str) -> bool {

@@ -1227,6 +1227,8 @@ async fn large_scoreboards_rank_every_participant(engine: Engine) {
 }
 
 async fn deleting_a_food_leaves_exams_readable(engine: Engine) {
+    // Exams are immutable history: a food an exam uses is retired, not deleted, so the
+    // exam keeps every question and every stored score keeps its meaning.
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     let pairs = bank(&app, &admin, 3).await;
@@ -1253,24 +1255,16 @@ async fn deleting_a_food_leaves_exams_readable(engine: Engine) {
         .iter()
         .map(|q| q["index"].as_i64().unwrap())
         .collect();
-    assert_eq!(
-        indexes,
-        [0, 2],
-        "the question of the deleted food left with its pair"
-    );
-    assert_eq!(detail["question_count"], 2);
+    assert_eq!(indexes, [0, 1, 2], "no question leaves the exam");
+    assert_eq!(detail["question_count"], 3);
     let (_, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
-    assert_eq!(
-        board["question_count"], 2,
-        "the scoreboard follows the exam"
-    );
+    assert_eq!(board["question_count"], 3);
     let (status, result) = app
         .get_as(&player, &format!("/api/v1/exams/{code}/attempt"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(result["questions"].as_array().unwrap().len(), 2);
-    let remaining = [pairs[0], pairs[2]];
-    let (status, outcome) = take(&app, &player, &code, &remaining, &[true, true]).await;
+    assert_eq!(result["questions"].as_array().unwrap().len(), 3);
+    let (status, outcome) = take(&app, &player, &code, &pairs, &[true, true, true]).await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
-    assert_eq!(outcome["total"], 2);
+    assert_eq!(outcome["total"], 3);
 }

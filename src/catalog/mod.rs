@@ -221,19 +221,18 @@ async fn random_food(
                 .ok_or(AppError::NotFound("category"))?,
         ),
     };
-    let id = match category_id {
-        None => random_member(&state.db, "foods", "id", "1 = 1", vec![]).await?,
-        Some(c) => {
-            random_member(
+    let id =
+        match category_id {
+            None => random_member(&state.db, "foods", "id", "retired_at IS NULL", vec![]).await?,
+            Some(c) => random_member(
                 &state.db,
                 "food_categories",
                 "food_id",
-                "category_id = ?",
+                "category_id = ? AND food_id IN (SELECT id FROM foods WHERE retired_at IS NULL)",
                 vals![c],
             )
-            .await?
-        }
-    };
+            .await?,
+        };
     if let Some(id) = id
         && let Some(food) = queries::food(&state.db, &state.storage, id).await?
     {
@@ -471,14 +470,37 @@ async fn update_food(
     Ok(Json(food))
 }
 
-/// Deletes a food (it leaves every book and quiz pair with it).
-#[utoipa::path(delete, path = "/foods/{id}", tag = "catalog", responses((status = 204), (status = 404, body = crate::error::Problem)),
+/// Removes a food from the catalog.
+///
+/// A food that any exam or world cup uses is **retired**, not deleted: it disappears from
+/// food lists, searches, `/foods/random`, book member lists (so new world cups never draw
+/// it) and the quiz's question bank, but it keeps its id, name and pictures, and is still
+/// shown wherever it was used (finished exams, attempts, scoreboards, world cups, rankings),
+/// so no submitted answer, score or question ever changes. A food nothing uses is deleted
+/// for good, with its pictures. Either way the answer is 204; retiring again is a no-op.
+#[utoipa::path(delete, path = "/foods/{id}", tag = "catalog", responses((status = 204, description = "deleted, or retired when an exam or world cup uses it"), (status = 404, body = crate::error::Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 async fn delete_food(
     state: axum::extract::State<AppState>,
     _admin: Admin,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
+    if fetch_i64(&state.db, "SELECT id FROM foods WHERE id = ?", vals![id])
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("food"));
+    }
+    if queries::food_is_used(&state.db, id).await? {
+        exec(
+            &state.db,
+            "UPDATE foods SET retired_at = ? WHERE id = ? AND retired_at IS NULL",
+            vals![crate::db::now_ms(), id],
+        )
+        .await?;
+        state.cache.invalidate();
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let old_keys = media::image_keys_of(&state.db, Owner::Food, id).await?;
     let deleted = exec(&state.db, "DELETE FROM foods WHERE id = ?", vals![id]).await?;
     if deleted.rows_affected() == 0 {

@@ -107,8 +107,9 @@ pub async fn categories(c: &impl ConnectionTrait) -> Result<Vec<Category>, DbErr
     }
     let rows = fetch_all::<Row>(
         c,
-        "SELECT c.id, c.name, COUNT(fc.food_id) AS food_count FROM categories c \
+        "SELECT c.id, c.name, COUNT(f.id) AS food_count FROM categories c \
          LEFT JOIN food_categories fc ON fc.category_id = c.id \
+         LEFT JOIN foods f ON f.id = fc.food_id AND f.retired_at IS NULL \
          GROUP BY c.id, c.name ORDER BY c.name",
         vec![],
     )
@@ -147,7 +148,8 @@ pub async fn food_page(
     limit: u64,
 ) -> Result<Vec<FoodRow>, DbErr> {
     let mut sql = format!("SELECT {FOOD_COLUMNS} FROM foods f");
-    let mut conditions = Vec::new();
+    // Retired foods are kept for history only.
+    let mut conditions = vec!["f.retired_at IS NULL"];
     let mut values: Vec<Value> = Vec::new();
     if let Some(id) = category_id {
         sql.push_str(" JOIN food_categories fc ON fc.food_id = f.id AND fc.category_id = ?");
@@ -161,10 +163,8 @@ pub async fn food_page(
         conditions.push("f.name > ?");
         values.push(after.into());
     }
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
-    }
+    sql.push_str(" WHERE ");
+    sql.push_str(&conditions.join(" AND "));
     sql.push_str(" ORDER BY f.name LIMIT ?");
     values.push((limit as i64).into());
     fetch_all(c, &sql, values).await
@@ -180,7 +180,8 @@ struct BookRow {
 }
 
 const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, \
-     (SELECT COUNT(*) FROM book_foods bf WHERE bf.book_id = b.id) AS food_count FROM books b";
+     (SELECT COUNT(*) FROM book_foods bf JOIN foods f ON f.id = bf.food_id \
+     WHERE bf.book_id = b.id AND f.retired_at IS NULL) AS food_count FROM books b";
 
 /// Reads books and adds their play counts (two queries whatever the number of books).
 async fn load_books(
@@ -269,7 +270,7 @@ pub async fn book(
     Ok(load_books(c, storage, &sql, vals![id]).await?.pop())
 }
 
-/// The foods of a book, by name.
+/// The foods of a book, by name (retired foods are no longer members).
 pub async fn book_foods(
     c: &impl ConnectionTrait,
     storage: &Storage,
@@ -277,13 +278,13 @@ pub async fn book_foods(
 ) -> Result<Vec<Food>, DbErr> {
     let sql = format!(
         "SELECT {FOOD_COLUMNS} FROM foods f JOIN book_foods bf ON bf.food_id = f.id \
-         WHERE bf.book_id = ? ORDER BY f.name"
+         WHERE bf.book_id = ? AND f.retired_at IS NULL ORDER BY f.name"
     );
     let rows = fetch_all::<FoodRow>(c, &sql, vals![book_id]).await?;
     foods_with_categories(c, storage, rows).await
 }
 
-/// Ids among `ids` that name no food.
+/// Ids among `ids` that name no food in the catalog (retired foods count as missing).
 pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -293,7 +294,7 @@ pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<V
         id: i64,
     }
     let sql = format!(
-        "SELECT id FROM foods WHERE id IN ({})",
+        "SELECT id FROM foods WHERE id IN ({}) AND retired_at IS NULL",
         placeholders(ids.len())
     );
     let found: std::collections::HashSet<i64> =
@@ -337,6 +338,36 @@ pub async fn category_ids(
         return Ok(Err(missing));
     }
     Ok(Ok(names.iter().map(|n| by_name[n.as_str()]).collect()))
+}
+
+/// Whether any exam (question, pair or answer) or world cup (drawn or counted) uses a food:
+/// such a food is retired instead of deleted, so history never changes.
+pub async fn food_is_used(c: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+    let text = id.to_string();
+    let used = fetch_i64(
+        c,
+        // BIGINT columns (not a literal 1) so that every engine answers the same type.
+        "SELECT q.exam_id FROM exam_questions q JOIN quiz_pairs p ON p.id = q.pair_id \
+         WHERE q.answer_id = ? OR p.left_id = ? OR p.right_id = ? \
+         UNION ALL SELECT guess_id FROM attempt_answers WHERE guess_id = ? \
+         UNION ALL SELECT food_id FROM book_food_stats WHERE food_id = ? \
+         UNION ALL SELECT size FROM worldcups WHERE entrants = ? OR entrants LIKE ? \
+         OR entrants LIKE ? OR entrants LIKE ? \
+         LIMIT 1",
+        vals![
+            id,
+            id,
+            id,
+            id,
+            id,
+            text.clone(),
+            format!("{text},%"),
+            format!("%,{text}"),
+            format!("%,{text},%")
+        ],
+    )
+    .await?;
+    Ok(used.is_some())
 }
 
 /// Replaces a food's categories.

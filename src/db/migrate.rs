@@ -82,12 +82,28 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
 
     let txn = super::begin(db).await?;
     match backend {
+        // Waiting for the lock and long DDL are exempt from the statement timeout (and the
+        // lock statement from the client-side bound) while migrating.
         DbBackend::Postgres => {
+            txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+                .await?;
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(4627001)")
                 .await?;
         }
         DbBackend::MySql => {
-            let got = fetch_i64(&txn, "SELECT GET_LOCK('ipmat_migrate', 120)", vec![]).await?;
+            let _ = txn
+                .execute_unprepared("SET SESSION max_statement_time = 0")
+                .await;
+            let row = txn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "SELECT GET_LOCK('ipmat_migrate', 120)",
+                ))
+                .await?;
+            let got = row
+                .map(|r| r.try_get_by_index::<Option<i64>>(0))
+                .transpose()?
+                .flatten();
             if got != Some(1) {
                 return Err(DbErr::Migration(
                     "could not take the migration lock within 120 s".into(),
@@ -127,6 +143,12 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
     if backend == DbBackend::MySql {
         txn.execute_unprepared("DO RELEASE_LOCK('ipmat_migrate')")
             .await?;
+        let _ = txn
+            .execute_unprepared(&format!(
+                "SET SESSION max_statement_time = {}",
+                super::STATEMENT_TIMEOUT.as_secs()
+            ))
+            .await;
     }
     txn.commit().await?;
     Ok(applied)

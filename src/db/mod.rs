@@ -4,6 +4,7 @@
 //! PostgreSQL. The few statements whose syntax differs between engines are built by the small
 //! helpers here, so resource modules never branch on the engine themselves.
 
+pub mod health;
 mod migrate;
 
 use std::time::Duration;
@@ -22,6 +23,22 @@ pub type Db = DatabaseConnection;
 #[macro_export]
 macro_rules! vals {
     ($($v:expr),* $(,)?) => { vec![$(sea_orm::Value::from($v)),*] };
+}
+
+/// The server-side limit on one statement (PostgreSQL `statement_timeout`, MariaDB
+/// `max_statement_time`; SQLite waits at most this long for a lock).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(8);
+/// The client-side limit on one statement, a little longer than the server's: it ends the
+/// wait when the server itself hangs (a frozen process, a dead link that TCP has not noticed).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs one database call under [`CLIENT_TIMEOUT`]; running out counts as the database being
+/// out of reach.
+pub async fn bounded<T>(call: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
+    match tokio::time::timeout(CLIENT_TIMEOUT, call).await {
+        Ok(result) => result,
+        Err(_) => Err(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)),
+    }
 }
 
 /// Opens the pool. A SQLite file and its directory are created when missing.
@@ -54,13 +71,44 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(STATEMENT_TIMEOUT)
                 .foreign_keys(true)
         })
         .map_sqlx_mysql_opts(|o| {
             o.charset("utf8mb4")
                 .collation("utf8mb4_bin")
                 .timezone(Some("+00:00".to_owned()))
+        })
+        .map_sqlx_mysql_pool_opts(|o| {
+            o.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor;
+                    // MariaDB counts seconds; MySQL has only a SELECT limit in milliseconds.
+                    let mariadb = format!(
+                        "SET SESSION max_statement_time = {}",
+                        STATEMENT_TIMEOUT.as_secs()
+                    );
+                    if conn
+                        .execute(sea_orm::sqlx::AssertSqlSafe(mariadb))
+                        .await
+                        .is_err()
+                    {
+                        let mysql = format!(
+                            "SET SESSION max_execution_time = {}",
+                            STATEMENT_TIMEOUT.as_millis()
+                        );
+                        conn.execute(sea_orm::sqlx::AssertSqlSafe(mysql)).await?;
+                    }
+                    Ok(())
+                })
+            })
+        })
+        .map_sqlx_postgres_opts(|o| {
+            let ms = STATEMENT_TIMEOUT.as_millis().to_string();
+            o.options([
+                ("statement_timeout", ms.as_str()),
+                ("idle_in_transaction_session_timeout", "30000"),
+            ])
         });
     Database::connect(options).await
 }
@@ -70,10 +118,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
 /// another connection committed a write in between.
 pub async fn begin(db: &Db) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.begin_with_options(TransactionOptions {
+    bounded(db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
-    })
+    }))
     .await
 }
 
@@ -108,8 +156,7 @@ pub async fn exec(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<ExecResult, DbErr> {
-    c.execute_raw(stmt(c.get_database_backend(), sql, values))
-        .await
+    bounded(c.execute_raw(stmt(c.get_database_backend(), sql, values))).await
 }
 
 /// Runs a query and maps every row.
@@ -118,9 +165,7 @@ pub async fn fetch_all<T: FromQueryResult>(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Vec<T>, DbErr> {
-    let rows = c
-        .query_all_raw(stmt(c.get_database_backend(), sql, values))
-        .await?;
+    let rows = bounded(c.query_all_raw(stmt(c.get_database_backend(), sql, values))).await?;
     rows.iter().map(|r| T::from_query_result(r, "")).collect()
 }
 
@@ -130,9 +175,7 @@ pub async fn fetch_optional<T: FromQueryResult>(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Option<T>, DbErr> {
-    let row = c
-        .query_one_raw(stmt(c.get_database_backend(), sql, values))
-        .await?;
+    let row = bounded(c.query_one_raw(stmt(c.get_database_backend(), sql, values))).await?;
     row.map(|r| T::from_query_result(&r, "")).transpose()
 }
 
@@ -142,9 +185,7 @@ pub async fn fetch_i64(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Option<i64>, DbErr> {
-    let row = c
-        .query_one_raw(stmt(c.get_database_backend(), sql, values))
-        .await?;
+    let row = bounded(c.query_one_raw(stmt(c.get_database_backend(), sql, values))).await?;
     row.map(|r| r.try_get_by_index::<i64>(0)).transpose()
 }
 
@@ -158,14 +199,13 @@ pub async fn insert_returning_id(
     match backend {
         DbBackend::Postgres | DbBackend::Sqlite => {
             let sql = format!("{sql} RETURNING id");
-            let row = c
-                .query_one_raw(stmt(backend, &sql, values))
+            let row = bounded(c.query_one_raw(stmt(backend, &sql, values)))
                 .await?
                 .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave no row".to_owned()))?;
             row.try_get_by_index::<i64>(0)
         }
         _ => {
-            let result = c.execute_raw(stmt(backend, sql, values)).await?;
+            let result = bounded(c.execute_raw(stmt(backend, sql, values))).await?;
             i64::try_from(result.last_insert_id()).map_err(|_| DbErr::ConvertFromU64("i64"))
         }
     }

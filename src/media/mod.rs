@@ -16,3 +16,16 @@ pub use orphans::{
 };
 pub use routes::{MAX_UPLOAD_BODY, MediaApi, UploadedImage, router};
 pub use storage::{CACHE_CONTROL, Storage, StoredObject, content_type, is_valid_key};
+
+/// The bound on image decoding: one decode per CPU, at most 2 (a 40 MP decode peaks near
+/// 270 MiB, so the cap keeps a replica's memory predictable on big hosts), up to 16 more
+/// waiting at most 10 s each. With each decode holding at most [`process::MAX_DECODE_BYTES`], this is
+/// what keeps concurrent uploads within the replica's memory limit (see docs/deploy.md).
+pub fn image_bound() -> crate::bounded::Bound {
+    crate::bounded::Bound::new(
+        "image decoding",
+        crate::bounded::cpu_count().min(2),
+        16,
+        std::time::Duration::from_secs(10),
+    )
+}

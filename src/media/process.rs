@@ -15,6 +15,13 @@ use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Li
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// Largest accepted image, in pixels (width × height).
 pub const MAX_PIXELS: u64 = 40_000_000;
+/// Longest accepted side, in pixels (an extreme aspect ratio is refused even under
+/// [`MAX_PIXELS`]).
+pub const MAX_SIDE: u32 = 16_384;
+/// Largest decoded pixel buffer: 40 MP at 8 bits per channel with alpha. A 16-bit image is
+/// accepted up to the same number of bytes (20 MP with alpha), so that one decode never
+/// holds more than this.
+pub const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 4;
 /// Stored images fit in this box.
 pub const MAX_WIDTH: u32 = 600;
 pub const MAX_HEIGHT: u32 = 500;
@@ -59,6 +66,17 @@ pub enum ProcessError {
         MAX_PIXELS / 1_000_000
     )]
     TooManyPixels { width: u32, height: u32 },
+    #[error(
+        "the image is {width}×{height} pixels; each side may be at most {} pixels",
+        MAX_SIDE
+    )]
+    SideTooLong { width: u32, height: u32 },
+    #[error(
+        "the image is {width}×{height} pixels at {bits} bits per channel, over {} MB once \
+         decoded; at 16 bits at most 20 megapixels are accepted",
+        MAX_DECODE_BYTES / 1_000_000
+    )]
+    TooDeep { width: u32, height: u32, bits: u8 },
     #[error("the image data is truncated or corrupt ({0})")]
     Corrupt(String),
     #[error("the image could not be encoded: {0}")]
@@ -112,17 +130,15 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ProcessError> {
         return Err(ProcessError::Corrupt("the JPEG data ends early".into()));
     }
     let (image, orientation) = decode(bytes, format)?;
-    let transparent = match &image {
-        DynamicImage::ImageRgba8(rgba) => rgba.pixels().any(|p| p.0[3] != u8::MAX),
-        other if other.color().has_alpha() => other.to_rgba8().pixels().any(|p| p.0[3] != u8::MAX),
-        _ => false,
-    };
+    // The full-size pixels are never copied: transparency is judged in place, the image is
+    // shrunk in its own pixel format, and only the small result is converted.
+    let transparent = has_transparency(&image);
+    let image = shrink_upright(image, orientation, transparent)?;
     let (image, encoding) = if transparent {
         (DynamicImage::ImageRgba8(image.into_rgba8()), Encoding::Png)
     } else {
         (DynamicImage::ImageRgb8(image.into_rgb8()), Encoding::Jpeg)
     };
-    let image = shrink_upright(image, orientation)?;
 
     let mut out = Vec::new();
     let written = match encoding {
@@ -152,16 +168,30 @@ fn decode(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, Orientatio
     if width == 0 || height == 0 {
         return Err(ProcessError::Corrupt("the image has no pixels".into()));
     }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(ProcessError::SideTooLong { width, height });
+    }
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ProcessError::TooManyPixels { width, height });
+    }
+    let color = decoder.color_type();
+    if decoder.total_bytes() > MAX_DECODE_BYTES {
+        let bits = color.bytes_per_pixel() / color.channel_count().max(1) * 8;
+        return Err(ProcessError::TooDeep {
+            width,
+            height,
+            bits,
+        });
     }
     let too_large = |e: ImageError| match e {
         ImageError::Limits(_) => ProcessError::TooManyPixels { width, height },
         other => decode_error(other),
     };
     let mut limits = Limits::default();
-    // Room for 40 MP at 16 bits per channel with alpha, plus the decoders' own buffers.
-    limits.max_alloc = Some(MAX_PIXELS * 8 + 64 * 1024 * 1024);
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    // The pixel buffer plus the decoders' own working memory.
+    limits.max_alloc = Some(MAX_DECODE_BYTES + 32 * 1024 * 1024);
     decoder.set_limits(limits).map_err(too_large)?;
     // A broken EXIF block should not cost the whole image: keep it unrotated.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -174,6 +204,7 @@ fn decode(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, Orientatio
 fn shrink_upright(
     image: DynamicImage,
     orientation: Orientation,
+    transparent: bool,
 ) -> Result<DynamicImage, ProcessError> {
     let turned = matches!(
         orientation,
@@ -185,10 +216,10 @@ fn shrink_upright(
     let (width, height) = (image.width(), image.height());
     let mut image = if turned {
         let (w, h) = fit_within(height, width, MAX_WIDTH, MAX_HEIGHT);
-        resize(image, h, w)?
+        resize(image, h, w, transparent)?
     } else {
         let (w, h) = fit_within(width, height, MAX_WIDTH, MAX_HEIGHT);
-        resize(image, w, h)?
+        resize(image, w, h, transparent)?
     };
     image.apply_orientation(orientation);
     Ok(image)
@@ -244,16 +275,49 @@ fn jpeg_is_complete(b: &[u8]) -> bool {
 
 /// Lanczos3 resampling (alpha premultiplied, so transparent edges do not darken); an image
 /// already of that size is answered as is.
-fn resize(image: DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ProcessError> {
+/// Whether any pixel is not fully opaque, judged without copying the pixels.
+fn has_transparency(image: &DynamicImage) -> bool {
+    match image {
+        DynamicImage::ImageLumaA8(i) => i.pixels().any(|p| p.0[1] != u8::MAX),
+        DynamicImage::ImageRgba8(i) => i.pixels().any(|p| p.0[3] != u8::MAX),
+        DynamicImage::ImageLumaA16(i) => i.pixels().any(|p| p.0[1] != u16::MAX),
+        DynamicImage::ImageRgba16(i) => i.pixels().any(|p| p.0[3] != u16::MAX),
+        DynamicImage::ImageRgba32F(i) => i.pixels().any(|p| p.0[3] < 1.0),
+        _ => false,
+    }
+}
+
+/// Shrinks in the image's own pixel format. Transparent images are premultiplied in place
+/// (no second full-size buffer) and the small result divided back.
+fn resize(
+    mut image: DynamicImage,
+    width: u32,
+    height: u32,
+    transparent: bool,
+) -> Result<DynamicImage, ProcessError> {
     if (width, height) == (image.width(), image.height()) {
         return Ok(image);
     }
+    let failed = |e: &dyn std::fmt::Display| ProcessError::Encode(format!("resizing failed: {e}"));
+    let mul_div = fr::MulDiv::default();
+    if transparent {
+        mul_div
+            .multiply_alpha_inplace(&mut image)
+            .map_err(|e| failed(&e))?;
+    }
     let mut target = DynamicImage::new(width, height, image.color());
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .use_alpha(false);
     fr::Resizer::new()
         .resize(&image, &mut target, &options)
-        .map_err(|e| ProcessError::Encode(format!("resizing failed: {e}")))?;
+        .map_err(|e| failed(&e))?;
+    drop(image);
+    if transparent {
+        mul_div
+            .divide_alpha_inplace(&mut target)
+            .map_err(|e| failed(&e))?;
+    }
     Ok(target)
 }
 

@@ -130,12 +130,17 @@ async fn upload_image(
     let received = data.len();
 
     let started = Instant::now();
-    let processed = tokio::task::spawn_blocking(move || process::process(&data))
-        .await
-        .map_err(|e| anyhow::anyhow!("image processing stopped: {e}"))?
+    // Decoding runs under the image bound (a few at once, sized from the CPUs), which keeps
+    // the memory of concurrent decodes bounded.
+    let processed = state
+        .image_work
+        .run(move || process::process(&data))
+        .await?
         .map_err(|e| match e {
             ProcessError::Unsupported => AppError::UnsupportedMediaType(e.to_string()),
-            ProcessError::TooManyPixels { .. } => AppError::PayloadTooLarge(e.to_string()),
+            ProcessError::TooManyPixels { .. }
+            | ProcessError::SideTooLong { .. }
+            | ProcessError::TooDeep { .. } => AppError::PayloadTooLarge(e.to_string()),
             ProcessError::Corrupt(_) => AppError::field("file", e.to_string()),
             ProcessError::Encode(_) => AppError::Internal(e.into()),
         })?;
@@ -179,7 +184,7 @@ fn etag(key: &str) -> String {
 /// Serves a stored image with long-lived cache headers (from a folder or, proxied, a bucket).
 async fn get_media(
     State(state): State<AppState>,
-    axum::extract::Path(key): axum::extract::Path<String>,
+    crate::extract::Path(key): crate::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !is_valid_key(&key) {

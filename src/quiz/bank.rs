@@ -22,6 +22,10 @@ struct IdRow {
     id: i64,
 }
 
+/// A pair whose foods are both in the catalog (not retired): only these are drawn.
+const LIVE_PAIR: &str = "NOT EXISTS (SELECT 1 FROM foods rf WHERE rf.id IN (quiz_pairs.left_id, \
+     quiz_pairs.right_id) AND rf.retired_at IS NOT NULL)";
+
 /// Up to `count` distinct pair ids drawn uniformly at random, in random order.
 ///
 /// One statement gives the count and the id range. A small range is read whole. A large one
@@ -66,7 +70,7 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
                 out
             };
             let sql = format!(
-                "SELECT id FROM quiz_pairs WHERE id IN ({})",
+                "SELECT id FROM quiz_pairs WHERE id IN ({}) AND {LIVE_PAIR}",
                 placeholders(candidates.len())
             );
             let found: HashSet<i64> =
@@ -86,11 +90,15 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
             }
         }
     }
-    let ids: Vec<i64> = fetch_all::<IdRow>(c, "SELECT id FROM quiz_pairs", vec![])
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids: Vec<i64> = fetch_all::<IdRow>(
+        c,
+        &format!("SELECT id FROM quiz_pairs WHERE {LIVE_PAIR}"),
+        vec![],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     let mut rng = rand::rng();
     Ok(
         rand::seq::index::sample(&mut rng, ids.len(), count.min(ids.len()))

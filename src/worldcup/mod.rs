@@ -620,6 +620,7 @@ async fn book_ranking(
         "SELECT bf.food_id, COALESCE(s.wins, 0) AS wins, COALESCE(s.matches, 0) AS matches, \
          COALESCE(s.championships, 0) AS championships \
          FROM book_foods bf LEFT JOIN book_food_stats s ON s.book_id = bf.book_id AND s.food_id = bf.food_id \
+         JOIN foods f ON f.id = bf.food_id AND f.retired_at IS NULL \
          WHERE bf.book_id = ?",
         vals![book_id],
     )
