@@ -15,7 +15,6 @@ use super::queries;
 use crate::db::{Db, fetch_all};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
-use crate::media::Storage;
 use crate::state::AppState;
 use crate::vals;
 
@@ -67,19 +66,15 @@ pub async fn food_of_the_day(
         .ok_or(AppError::NotFound("food"))
 }
 
-/// The food of the day on `date` among the current (not retired) foods, of a category when
-/// given; `None` when there is none.
-pub async fn food_of_day(
+/// The id of the food of the day on `date` among the current (not retired) foods, of a
+/// category when given; `None` when there is none. The date is the caller's clock.
+pub async fn food_id_of_day(
     db: &Db,
-    storage: &Storage,
     category_id: Option<i64>,
     date: time::Date,
-) -> AppResult<Option<Food>> {
+) -> Result<Option<i64>, sea_orm::DbErr> {
     let ids = candidates(db, category_id).await?;
-    match pick_for_date(&ids, date, category_id.unwrap_or(0)) {
-        Some(id) => Ok(queries::food(db, storage, id).await?),
-        None => Ok(None),
-    }
+    Ok(pick_for_date(&ids, date, category_id.unwrap_or(0)))
 }
 
 /// Ids of the foods that may be the food of the day, ascending.
