@@ -816,6 +816,11 @@ async fn picks_and_undo_need_the_play_key_or_the_owner(engine: Engine) {
     assert_eq!(status, StatusCode::OK);
     assert!(read.get("play_key").is_none(), "{read}");
     assert!(!read.to_string().contains(&key));
+    assert_eq!(state["can_pick"], true, "the starter plays");
+    assert_eq!(read["can_pick"], false, "a shared link only views");
+    let cup_path = format!("/api/v1/worldcups/{id}");
+    let (_, with_key) = keyed(&app, Method::GET, &cup_path, None, Some(&key), None).await;
+    assert_eq!(with_key["can_pick"], true);
     let stored = ipmat::db::fetch_all::<HashRow>(
         &app.db,
         "SELECT play_key_hash, user_id FROM worldcups WHERE id = ?",
@@ -871,6 +876,11 @@ async fn picks_and_undo_need_the_play_key_or_the_owner(engine: Engine) {
     .await
     .unwrap();
     assert_eq!(stored[0].user_id, Some(owner_id));
+    let cup_path = format!("/api/v1/worldcups/{mine_id}");
+    for (token, can) in [(&second_device, true), (&stranger, false)] {
+        let (_, read) = keyed(&app, Method::GET, &cup_path, Some(token), None, None).await;
+        assert_eq!(read["can_pick"], can);
+    }
     let picks = format!("/api/v1/worldcups/{mine_id}/picks");
     let last = format!("/api/v1/worldcups/{mine_id}/picks/last");
     let l = food_id(&mine["current"]["left"]);

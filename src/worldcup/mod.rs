@@ -93,6 +93,10 @@ pub struct WorldcupState {
     /// The loser of the final (null until finished).
     #[serde(default)]
     pub runner_up: Option<Food>,
+    /// Whether this request may pick and undo (it holds the play key or comes from the cup's
+    /// owner, and the cup is not finished); a shared link alone only views.
+    #[serde(default)]
+    pub can_pick: bool,
 }
 
 /// One match on the champion's way to the title.
@@ -213,6 +217,7 @@ async fn state_of(
     id: &str,
     book_id: i64,
     bracket: &Bracket,
+    controls: bool,
 ) -> AppResult<WorldcupState> {
     let progress = bracket.progress();
     let mut ids: Vec<i64> = Vec::new();
@@ -266,6 +271,7 @@ async fn state_of(
             })
             .collect(),
         runner_up: runner_up.map(food),
+        can_pick: controls && !progress.finished(),
         picks: progress.picks,
     })
 }
@@ -361,7 +367,7 @@ async fn start_worldcup(
         })?;
     state.metrics.count(Event::WorldcupStarted);
     forget_book(&state, book_id);
-    let worldcup = state_of(&state, &id, book_id, &bracket).await?;
+    let worldcup = state_of(&state, &id, book_id, &bracket, true).await?;
     Ok((
         StatusCode::CREATED,
         Json(StartedWorldcup {
@@ -430,10 +436,13 @@ async fn book_foods(state: &AppState, book_id: i64) -> AppResult<Option<Arc<Hash
 async fn get_worldcup(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    MaybeUser(user): MaybeUser,
+    headers: HeaderMap,
 ) -> AppResult<Json<WorldcupState>> {
     let (row, bracket) = load(&state.db, &id).await?;
+    let controls = authorize(&row, &headers, user.map(|u| u.id)).is_ok();
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, controls).await?,
     ))
 }
 
@@ -494,7 +503,7 @@ async fn pick_winner(
         save(&state.db, &row, &bracket, false).await?;
     }
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, true).await?,
     ))
 }
 
@@ -586,7 +595,7 @@ async fn undo_pick(
     })?;
     save(&state.db, &row, &bracket, false).await?;
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, true).await?,
     ))
 }
 
