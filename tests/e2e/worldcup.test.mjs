@@ -399,7 +399,12 @@ test('a cup started while signed in resumes on another device; my plays and tast
 
   const wide = await desktop(browser, { lang: 'en' });
   const en = await openPage(wide);
-  await logInUI(en, username, password, '/');
+  await en.goto('/');
+  // Log in through the API from the page: the session cookie lands in this context.
+  const login = await en.evaluate(async (body) => (await fetch('/api/v1/auth/login', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  })).status, { username, password });
+  assert.equal(login, 200);
   await en.goto('/me/worldcups');
   await en.getByTestId('plays-list').waitFor();
   assert.match(await en.getByTestId('taste').textContent(), /You crowned/);
