@@ -270,7 +270,11 @@ async fn probes_and_config_answer(engine: Engine) {
         .await;
     let (_, config) = app.get("/api/v1/config").await;
     assert_eq!(config["media_base_url"], "https://cdn.example.com/ipmat");
-    assert_eq!(config["map_links"], json!([]), "an empty IPMAT_MAP_LINKS hides them");
+    assert_eq!(
+        config["map_links"],
+        json!([]),
+        "an empty IPMAT_MAP_LINKS hides them"
+    );
 
     // Storage that disappears makes the instance unready.
     std::fs::remove_dir_all(&app.media_dir).unwrap();

@@ -75,11 +75,18 @@ async fn keyed(
 }
 
 /// Starts a cup (signed in with `token` if given) and remembers its play key.
-async fn start_as(app: &TestApp, token: Option<&str>, book: i64, body: Value) -> (StatusCode, Value) {
+async fn start_as(
+    app: &TestApp,
+    token: Option<&str>,
+    book: i64,
+    body: Value,
+) -> (StatusCode, Value) {
     let path = format!("/api/v1/books/{book}/worldcups");
     let (status, state) = keyed(app, Method::POST, &path, token, None, Some(body)).await;
     if status == StatusCode::CREATED {
-        let key = state["play_key"].as_str().expect("a start shows the play key");
+        let key = state["play_key"]
+            .as_str()
+            .expect("a start shows the play key");
         assert_eq!(key.len(), 64, "256 random bits");
         let id = state["id"].as_str().unwrap().to_owned();
         KEYS.lock().unwrap().insert(id, key.to_owned());
@@ -95,7 +102,15 @@ async fn start(app: &TestApp, book: i64, body: Value) -> (StatusCode, Value) {
 async fn pick(app: &TestApp, id: &str, winner: i64) -> (StatusCode, Value) {
     let path = format!("/api/v1/worldcups/{id}/picks");
     let body = json!({"winner": winner});
-    keyed(app, Method::POST, &path, None, Some(&key_of(id)), Some(body)).await
+    keyed(
+        app,
+        Method::POST,
+        &path,
+        None,
+        Some(&key_of(id)),
+        Some(body),
+    )
+    .await
 }
 
 /// Undoes with the cup's play key.
@@ -254,7 +269,7 @@ async fn invalid_starts_picks_and_undos_are_refused(engine: Engine) {
 
     let (_, state) = start(&app, book, json!({"size": 4})).await;
     let id = state["id"].as_str().unwrap();
-    let (status, _) = undo(&app, &id).await;
+    let (status, _) = undo(&app, id).await;
     assert_eq!(status, StatusCode::CONFLICT, "nothing to undo");
     let entrants: HashSet<i64> = [
         food_id(&state["current"]["left"]),
@@ -275,7 +290,15 @@ async fn invalid_starts_picks_and_undos_are_refused(engine: Engine) {
         json!({"winner": *outsider, "match": "1"}),
     ] {
         let path = format!("/api/v1/worldcups/{id}/picks");
-        let (status, _) = keyed(&app, Method::POST, &path, None, Some(&key_of(id)), Some(body.clone())).await;
+        let (status, _) = keyed(
+            &app,
+            Method::POST,
+            &path,
+            None,
+            Some(&key_of(id)),
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
     let (_, state) = app.get(&format!("/api/v1/worldcups/{id}")).await;
@@ -717,7 +740,13 @@ async fn expected_ranking(app: &TestApp, book: i64) -> (i64, Vec<Expected>) {
         records.get_mut(&round[0]).unwrap().championships += 1;
     }
     let mut list: Vec<Expected> = records.into_values().collect();
-    let fraction = |e: &Expected| if e.matches == 0 { (0, 1) } else { (e.wins, e.matches) };
+    let fraction = |e: &Expected| {
+        if e.matches == 0 {
+            (0, 1)
+        } else {
+            (e.wins, e.matches)
+        }
+    };
     let better = |a: &Expected, b: &Expected| {
         let ((aw, am), (bw, bm)) = (fraction(a), fraction(b));
         b.championships
@@ -740,7 +769,11 @@ async fn assert_ranking_matches_stored_picks(app: &TestApp, book: i64, ranking: 
     let (cups, expected) = expected_ranking(app, book).await;
     assert_eq!(ranking["worldcups_finished"].as_i64(), Some(cups));
     let items = ranking["items"].as_array().unwrap();
-    assert_eq!(items.len(), expected.len(), "every food of the book is ranked");
+    assert_eq!(
+        items.len(),
+        expected.len(),
+        "every food of the book is ranked"
+    );
     for (n, (item, want)) in items.iter().zip(&expected).enumerate() {
         let got = Expected {
             rank: item["rank"].as_i64().unwrap(),
@@ -769,7 +802,10 @@ async fn assert_ranking_matches_stored_picks(app: &TestApp, book: i64, ranking: 
 /// Rates as the fractions they are: serde_json's default float parsing may be off in the
 /// last bit, nothing more.
 fn assert_close(got: f64, want: f64, item: usize) {
-    assert!((got - want).abs() < 1e-12, "item {item}: {got} is not {want}");
+    assert!(
+        (got - want).abs() < 1e-12,
+        "item {item}: {got} is not {want}"
+    );
 }
 
 /// A book's play count straight from the database (the API's answer is cached briefly).
@@ -791,8 +827,18 @@ async fn duel(
     (a, b): (i64, i64),
     winner: i64,
 ) -> Value {
-    let others: Vec<i64> = foods.iter().copied().filter(|&f| f != a && f != b).collect();
-    let (status, state) = start_as(app, token, book, json!({"size": 2, "exclude_food_ids": others})).await;
+    let others: Vec<i64> = foods
+        .iter()
+        .copied()
+        .filter(|&f| f != a && f != b)
+        .collect();
+    let (status, state) = start_as(
+        app,
+        token,
+        book,
+        json!({"size": 2, "exclude_food_ids": others}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{state}");
     let (status, done) = pick(app, state["id"].as_str().unwrap(), winner).await;
     assert_eq!(status, StatusCode::OK, "{done}");
@@ -835,24 +881,56 @@ async fn picks_and_undo_need_the_play_key_or_the_owner(engine: Engine) {
     assert_eq!(stored[0].user_id, None, "an anonymous start has no owner");
 
     let stranger = app.signup("stranger").await;
-    for (token, key) in [(None, None), (None, Some("0".repeat(64))), (Some(stranger.as_str()), None)] {
+    for (token, key) in [
+        (None, None),
+        (None, Some("0".repeat(64))),
+        (Some(stranger.as_str()), None),
+    ] {
         let body = json!({"winner": left});
-        let (status, problem) =
-            keyed(&app, Method::POST, &picks, token, key.as_deref(), Some(body)).await;
-        assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+        let (status, problem) = keyed(
+            &app,
+            Method::POST,
+            &picks,
+            token,
+            key.as_deref(),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
     }
     let (_, read) = app.get(&format!("/api/v1/worldcups/{id}")).await;
     assert_eq!(read["picks"], json!([]), "refused picks change nothing");
-    let (status, _) = keyed(&app, Method::POST, &picks, None, Some(&key), Some(json!({"winner": left}))).await;
+    let (status, _) = keyed(
+        &app,
+        Method::POST,
+        &picks,
+        None,
+        Some(&key),
+        Some(json!({"winner": left})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, problem) = keyed(&app, Method::DELETE, &last, None, None, None).await;
-    assert_eq!((status, problem["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     let (status, _) = keyed(&app, Method::DELETE, &last, Some(&stranger), None, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, read) = app.get(&format!("/api/v1/worldcups/{id}")).await;
-    assert_eq!(read["picks"].as_array().unwrap().len(), 1, "a refused undo changes nothing");
+    assert_eq!(
+        read["picks"].as_array().unwrap().len(),
+        1,
+        "a refused undo changes nothing"
+    );
     let (status, undone) = keyed(&app, Method::DELETE, &last, None, Some(&key), None).await;
-    assert_eq!((status, undone["picks"].as_array().unwrap().len()), (StatusCode::OK, 0));
+    assert_eq!(
+        (status, undone["picks"].as_array().unwrap().len()),
+        (StatusCode::OK, 0)
+    );
 
     // A cup started while signed in belongs to the account: any session of it plays it
     // without the key (another device), and nobody else does.
@@ -867,7 +945,9 @@ async fn picks_and_undo_need_the_play_key_or_the_owner(engine: Engine) {
     let second_device = login["token"].as_str().unwrap().to_owned();
     let (_, mine) = start_as(&app, Some(&owner), book, json!({"size": 4})).await;
     let mine_id = mine["id"].as_str().unwrap().to_owned();
-    let owner_id = app.scalar("SELECT id FROM users WHERE username = 'owner'").await;
+    let owner_id = app
+        .scalar("SELECT id FROM users WHERE username = 'owner'")
+        .await;
     let stored = ipmat::db::fetch_all::<HashRow>(
         &app.db,
         "SELECT play_key_hash, user_id FROM worldcups WHERE id = ?",
@@ -884,18 +964,50 @@ async fn picks_and_undo_need_the_play_key_or_the_owner(engine: Engine) {
     let picks = format!("/api/v1/worldcups/{mine_id}/picks");
     let last = format!("/api/v1/worldcups/{mine_id}/picks/last");
     let l = food_id(&mine["current"]["left"]);
-    let (status, problem) = keyed(&app, Method::POST, &picks, Some(&stranger), None, Some(json!({"winner": l}))).await;
+    let (status, problem) = keyed(
+        &app,
+        Method::POST,
+        &picks,
+        Some(&stranger),
+        None,
+        Some(json!({"winner": l})),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    let (status, _) = keyed(&app, Method::POST, &picks, None, None, Some(json!({"winner": l}))).await;
+    let (status, _) = keyed(
+        &app,
+        Method::POST,
+        &picks,
+        None,
+        None,
+        Some(json!({"winner": l})),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, next) = keyed(&app, Method::POST, &picks, Some(&second_device), None, Some(json!({"winner": l}))).await;
+    let (status, next) = keyed(
+        &app,
+        Method::POST,
+        &picks,
+        Some(&second_device),
+        None,
+        Some(json!({"winner": l})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{next}");
     let (status, _) = keyed(&app, Method::DELETE, &last, Some(&stranger), None, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = keyed(&app, Method::DELETE, &last, Some(&owner), None, None).await;
     assert_eq!(status, StatusCode::OK);
     // The key still works for the owner's cup too (the browser that started it).
-    let (status, _) = keyed(&app, Method::POST, &picks, None, Some(&key_of(&mine_id)), Some(json!({"winner": l}))).await;
+    let (status, _) = keyed(
+        &app,
+        Method::POST,
+        &picks,
+        None,
+        Some(&key_of(&mine_id)),
+        Some(json!({"winner": l})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     // A key opens only its own cup.
     let (status, _) = keyed(&app, Method::DELETE, &last, None, Some(&key), None).await;
@@ -941,13 +1053,23 @@ async fn a_pick_for_another_match_than_the_current_one_is_refused(engine: Engine
         );
     }
     let (_, read) = app.get(&format!("/api/v1/worldcups/{id}")).await;
-    assert_eq!(read["picks"].as_array().unwrap().len(), 1, "stale picks change nothing");
+    assert_eq!(
+        read["picks"].as_array().unwrap().len(),
+        1,
+        "stale picks change nothing"
+    );
     // Without round and match a pick still works as before; with the right ones too.
     let (status, next) = send(json!({"winner": new_left})).await;
-    assert_eq!((status, next["label"].as_str()), (StatusCode::OK, Some("8강 3/4")));
+    assert_eq!(
+        (status, next["label"].as_str()),
+        (StatusCode::OK, Some("8강 3/4"))
+    );
     let l = food_id(&next["current"]["left"]);
     let (status, next) = send(json!({"winner": l, "round": 8, "match": 3})).await;
-    assert_eq!((status, next["label"].as_str()), (StatusCode::OK, Some("8강 4/4")));
+    assert_eq!(
+        (status, next["label"].as_str()),
+        (StatusCode::OK, Some("8강 4/4"))
+    );
 }
 
 async fn books_count_finished_cups_and_answer_their_own_starts_at_once(engine: Engine) {
@@ -960,7 +1082,15 @@ async fn books_count_finished_cups_and_answer_their_own_starts_at_once(engine: E
     for _ in 0..40 {
         let client = app.client.clone();
         let url = app.url(&format!("/api/v1/books/{book}/worldcups"));
-        tasks.spawn(async move { client.post(url).json(&json!({"size": 4})).send().await.unwrap().status() });
+        tasks.spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"size": 4}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
     }
     while let Some(status) = tasks.join_next().await {
         assert_eq!(status.unwrap(), StatusCode::CREATED);
@@ -969,11 +1099,20 @@ async fn books_count_finished_cups_and_answer_their_own_starts_at_once(engine: E
     for n in 1..=3 {
         let (_, state) = start(&app, book, json!({"size": 4})).await;
         play_out(&app, state, |l, _| l).await;
-        assert_eq!(book_counts(&app, book).await, (40 + n, n), "after finish {n}");
+        assert_eq!(
+            book_counts(&app, book).await,
+            (40 + n, n),
+            "after finish {n}"
+        );
     }
     // An abandoned cup counts as a play, not as finished.
     let (_, state) = start(&app, book, json!({"size": 4})).await;
-    pick(&app, state["id"].as_str().unwrap(), food_id(&state["current"]["left"])).await;
+    pick(
+        &app,
+        state["id"].as_str().unwrap(),
+        food_id(&state["current"]["left"]),
+    )
+    .await;
     assert_eq!(book_counts(&app, book).await, (44, 3));
 }
 
@@ -984,15 +1123,25 @@ async fn equal_records_share_a_rank(engine: Engine) {
     let mut foods = Vec::new();
     for name in ["오므라이스", "라면", "김밥", "떡볶이", "순대", "우동"] {
         let (_, food) = app
-            .post("/api/v1/foods", Some(&admin), json!({"name": name, "description": "맛"}))
+            .post(
+                "/api/v1/foods",
+                Some(&admin),
+                json!({"name": name, "description": "맛"}),
+            )
             .await;
         foods.push(food_id(&food));
     }
     let (_, created) = app
-        .post("/api/v1/books", Some(&admin), json!({"name": "동점", "food_ids": foods}))
+        .post(
+            "/api/v1/books",
+            Some(&admin),
+            json!({"name": "동점", "food_ids": foods}),
+        )
         .await;
     let book = food_id(&created);
-    let [omurice, ramen, gimbap, tteok, sundae, udon] = foods[..] else { unreachable!() };
+    let [omurice, ramen, gimbap, tteok, sundae, udon] = foods[..] else {
+        unreachable!()
+    };
     // 우동: 2 titles at 2/2. 라면 and 오므라이스: one title each at 1/1. 김밥: one title at
     // 1/2. 떡볶이 and 순대: no title, 0/2 each. Ranks 1, 2, 2, 4, 5, 5.
     for (pair, winner) in [
@@ -1009,7 +1158,12 @@ async fn equal_records_share_a_rank(engine: Engine) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["rank"].as_i64().unwrap(), i["food"]["name"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["rank"].as_i64().unwrap(),
+                i["food"]["name"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -1024,8 +1178,15 @@ async fn equal_records_share_a_rank(engine: Engine) {
     );
     assert_ranking_matches_stored_picks(&app, book, &ranking).await;
     // Ranks hold across pages.
-    let (_, page) = app.get(&format!("/api/v1/books/{book}/ranking?limit=2&cursor=2")).await;
-    let ranks: Vec<i64> = page["items"].as_array().unwrap().iter().map(|i| i["rank"].as_i64().unwrap()).collect();
+    let (_, page) = app
+        .get(&format!("/api/v1/books/{book}/ranking?limit=2&cursor=2"))
+        .await;
+    let ranks: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["rank"].as_i64().unwrap())
+        .collect();
     assert_eq!(ranks, vec![2, 4]);
 }
 
@@ -1043,8 +1204,15 @@ async fn a_finished_cup_shows_the_champions_path_and_the_runner_up(engine: Engin
         .iter()
         .filter(|p| p["winner_id"] == champion)
         .map(|p| {
-            let (l, r) = (p["left_id"].as_i64().unwrap(), p["right_id"].as_i64().unwrap());
-            (p["round"].as_i64().unwrap(), p["match"].as_i64().unwrap(), l + r - champion)
+            let (l, r) = (
+                p["left_id"].as_i64().unwrap(),
+                p["right_id"].as_i64().unwrap(),
+            );
+            (
+                p["round"].as_i64().unwrap(),
+                p["match"].as_i64().unwrap(),
+                l + r - champion,
+            )
         })
         .collect();
     assert_eq!(expected.len(), 3, "an 8-cup champion wins three matches");
@@ -1052,16 +1220,29 @@ async fn a_finished_cup_shows_the_champions_path_and_the_runner_up(engine: Engin
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["round"].as_i64().unwrap(), s["match"].as_i64().unwrap(), food_id(&s["opponent"])))
+        .map(|s| {
+            (
+                s["round"].as_i64().unwrap(),
+                s["match"].as_i64().unwrap(),
+                food_id(&s["opponent"]),
+            )
+        })
         .collect();
     assert_eq!(path, expected);
     assert_eq!(path.iter().map(|p| p.0).collect::<Vec<_>>(), vec![8, 4, 2]);
     let final_pick = picks.last().unwrap();
-    let runner_up = final_pick["left_id"].as_i64().unwrap() + final_pick["right_id"].as_i64().unwrap() - champion;
+    let runner_up = final_pick["left_id"].as_i64().unwrap()
+        + final_pick["right_id"].as_i64().unwrap()
+        - champion;
     assert_eq!(food_id(&done["runner_up"]), runner_up);
     assert!(done["runner_up"]["name"].is_string());
     assert_eq!(path[2].2, runner_up, "the last step beat the runner-up");
-    let (_, read) = app.get(&format!("/api/v1/worldcups/{}", done["id"].as_str().unwrap())).await;
+    let (_, read) = app
+        .get(&format!(
+            "/api/v1/worldcups/{}",
+            done["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(read, done, "a shared link shows the same");
 }
 
@@ -1074,7 +1255,15 @@ async fn my_world_cups_come_newest_first_in_pages(engine: Engine) {
     let mut finished = HashMap::new();
     for n in 0..5 {
         if n % 2 == 0 {
-            let done = duel(&app, Some(&me), book, &foods, (foods[0], foods[n % 4 + 1]), foods[0]).await;
+            let done = duel(
+                &app,
+                Some(&me),
+                book,
+                &foods,
+                (foods[0], foods[n % 4 + 1]),
+                foods[0],
+            )
+            .await;
             finished.insert(done["id"].as_str().unwrap().to_owned(), foods[0]);
         } else {
             start_as(&app, Some(&me), book, json!({"size": 4})).await;
@@ -1116,11 +1305,17 @@ async fn my_world_cups_come_newest_first_in_pages(engine: Engine) {
             assert_eq!(item["book_name"], "기록 월드컵");
             match finished.get(&id) {
                 Some(&champion) => {
-                    assert_eq!((item["finished"].as_bool(), item["size"].as_i64()), (Some(true), Some(2)));
+                    assert_eq!(
+                        (item["finished"].as_bool(), item["size"].as_i64()),
+                        (Some(true), Some(2))
+                    );
                     assert_eq!(food_id(&item["champion"]), champion);
                 }
                 None => {
-                    assert_eq!((item["finished"].as_bool(), item["size"].as_i64()), (Some(false), Some(4)));
+                    assert_eq!(
+                        (item["finished"].as_bool(), item["size"].as_i64()),
+                        (Some(false), Some(4))
+                    );
                     assert_eq!(item["champion"], Value::Null);
                 }
             }
@@ -1139,8 +1334,16 @@ async fn my_world_cups_come_newest_first_in_pages(engine: Engine) {
     assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
     let (status, _) = app.get("/api/v1/me/worldcups").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    for bad in ["limit=0", "limit=201", "cursor=abc", "cursor=1_zz", "sort=old"] {
-        let (status, _) = app.get_as(&me, &format!("/api/v1/me/worldcups?{bad}")).await;
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "cursor=abc",
+        "cursor=1_zz",
+        "sort=old",
+    ] {
+        let (status, _) = app
+            .get_as(&me, &format!("/api/v1/me/worldcups?{bad}"))
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
@@ -1149,11 +1352,15 @@ async fn my_taste_adds_up_my_finished_cups_beside_everyones(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     for name in ["면", "한식"] {
-        let (status, _) = app.post("/api/v1/categories", Some(&admin), json!({"name": name})).await;
+        let (status, _) = app
+            .post("/api/v1/categories", Some(&admin), json!({"name": name}))
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let (book, foods) = app.book_with_foods(&admin, "취향", 4).await;
-    let [a, b, c, d] = foods[..] else { unreachable!() };
+    let [a, b, c, d] = foods[..] else {
+        unreachable!()
+    };
     for (food, categories) in [(a, vec!["면"]), (b, vec!["면", "한식"]), (c, vec!["한식"])] {
         let (status, _) = app
             .call(
@@ -1192,7 +1399,13 @@ async fn my_taste_adds_up_my_finished_cups_beside_everyones(engine: Engine) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (food_id(&c["food"]), c["times"].as_i64().unwrap(), c["share_of_players"].as_f64().unwrap()))
+        .map(|c| {
+            (
+                food_id(&c["food"]),
+                c["times"].as_i64().unwrap(),
+                c["share_of_players"].as_f64().unwrap(),
+            )
+        })
         .collect();
     // Three players finished cups; a was crowned by two of them, b by me alone.
     let expected = [(a, 2, 2.0 / 3.0), (b, 1, 1.0 / 3.0)];
@@ -1206,7 +1419,13 @@ async fn my_taste_adds_up_my_finished_cups_beside_everyones(engine: Engine) {
         json!([{"name": "면", "wins": 3}, {"name": "한식", "wins": 1}])
     );
     let (_, theirs) = app.get_as(&third, "/api/v1/me/taste").await;
-    assert_close(theirs["top_champions"][0]["share_of_players"].as_f64().unwrap(), 1.0 / 3.0, 0);
+    assert_close(
+        theirs["top_champions"][0]["share_of_players"]
+            .as_f64()
+            .unwrap(),
+        1.0 / 3.0,
+        0,
+    );
     assert_eq!(theirs["top_categories"], json!([]), "d has no category");
     let (status, _) = app.get("/api/v1/me/taste").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -1216,8 +1435,12 @@ async fn the_food_of_the_day_is_one_per_date(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     let (status, problem) = app.get("/api/v1/foods/today").await;
-    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    app.post("/api/v1/categories", Some(&admin), json!({"name": "국물"})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    app.post("/api/v1/categories", Some(&admin), json!({"name": "국물"}))
+        .await;
     let (_, foods) = app.book_with_foods(&admin, "오늘", 10).await;
     for &food in &foods[..4] {
         app.call(
@@ -1234,16 +1457,23 @@ async fn the_food_of_the_day_is_one_per_date(engine: Engine) {
     let (_, second) = app.get("/api/v1/foods/today").await;
     assert_eq!(first, second);
     let today = ipmat::catalog::today::today_utc();
-    let of_today = ipmat::catalog::today::food_id_of_day(&app.db, None, today).await.unwrap();
+    let of_today = ipmat::catalog::today::food_id_of_day(&app.db, None, today)
+        .await
+        .unwrap();
     assert_eq!(of_today, Some(food_id(&first)));
     // Across days (an injected clock): ten days show ten different foods, never one twice
     // in a row, and asking again for a day gives the same food.
     let mut day = time::macros::date!(2030 - 01 - 01);
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let pick = ipmat::catalog::today::food_id_of_day(&app.db, None, day).await.unwrap().unwrap();
+        let pick = ipmat::catalog::today::food_id_of_day(&app.db, None, day)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            ipmat::catalog::today::food_id_of_day(&app.db, None, day).await.unwrap(),
+            ipmat::catalog::today::food_id_of_day(&app.db, None, day)
+                .await
+                .unwrap(),
             Some(pick)
         );
         assert!(foods.contains(&pick));
@@ -1255,13 +1485,20 @@ async fn the_food_of_the_day_is_one_per_date(engine: Engine) {
     let mut cycle = HashSet::new();
     let mut day = time::Date::from_julian_day(2_462_510).unwrap();
     for _ in 0..10 {
-        cycle.insert(ipmat::catalog::today::food_id_of_day(&app.db, None, day).await.unwrap().unwrap());
+        cycle.insert(
+            ipmat::catalog::today::food_id_of_day(&app.db, None, day)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
         day = day.next_day().unwrap();
     }
     assert_eq!(cycle.len(), 10, "every food has its day in a cycle");
     // A category narrows the choice; an unknown one is 404.
     for _ in 0..2 {
-        let (status, soup) = app.get("/api/v1/foods/today?category=%EA%B5%AD%EB%AC%BC").await;
+        let (status, soup) = app
+            .get("/api/v1/foods/today?category=%EA%B5%AD%EB%AC%BC")
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert!(foods[..4].contains(&food_id(&soup)), "{soup}");
         assert_eq!(soup["categories"], json!(["국물"]));
@@ -1269,7 +1506,11 @@ async fn the_food_of_the_day_is_one_per_date(engine: Engine) {
     let (status, _) = app.get("/api/v1/foods/today?category=없음").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.get("/api/v1/foods/today?date=2030-01-01").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no date from outside");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no date from outside"
+    );
     // Retired foods never get a day.
     ipmat::db::exec(
         &app.db,
@@ -1281,7 +1522,9 @@ async fn the_food_of_the_day_is_one_per_date(engine: Engine) {
     let mut day = time::macros::date!(2031 - 06 - 01);
     for _ in 0..5 {
         assert_eq!(
-            ipmat::catalog::today::food_id_of_day(&app.db, None, day).await.unwrap(),
+            ipmat::catalog::today::food_id_of_day(&app.db, None, day)
+                .await
+                .unwrap(),
             Some(foods[7])
         );
         day = day.next_day().unwrap();

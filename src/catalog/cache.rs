@@ -130,7 +130,10 @@ mod tests {
         cache.forget("k");
         assert!(cache.get::<String>("k").is_none());
         cache.put("k", before, Arc::new("stale".to_owned()));
-        assert!(cache.get::<String>("k").is_none(), "computed before the forget");
+        assert!(
+            cache.get::<String>("k").is_none(),
+            "computed before the forget"
+        );
         assert!(cache.get::<String>("other").is_some(), "other keys stay");
         cache.put("k", cache.generation(), Arc::new("new".to_owned()));
         assert_eq!(

@@ -197,14 +197,15 @@ async fn load_books(
         .map(|row| {
             let (play_count, finished_count) = plays.remove(&row.id).unwrap_or((0, 0));
             Book {
-            id: row.id,
-            cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
-            name: row.name,
-            priority: row.priority,
-            play_count,
-            finished_count,
-            food_count: row.food_count,
-        }})
+                id: row.id,
+                cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
+                name: row.name,
+                priority: row.priority,
+                play_count,
+                finished_count,
+                food_count: row.food_count,
+            }
+        })
         .collect())
 }
 

@@ -171,7 +171,11 @@ mod tests {
             for _ in 0..(n * 6) {
                 let pick = pick_for_date(&ids, day, 0).unwrap();
                 assert!(ids.contains(&pick));
-                assert_ne!(Some(pick), previous, "{n} foods: {day} repeats the day before");
+                assert_ne!(
+                    Some(pick),
+                    previous,
+                    "{n} foods: {day} repeats the day before"
+                );
                 previous = Some(pick);
                 seen.insert(pick);
                 day = day.next_day().unwrap();

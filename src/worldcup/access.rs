@@ -59,10 +59,19 @@ mod tests {
         assert!(may_control(h, None, Some(&key), None));
         assert!(!may_control(h, None, None, None));
         assert!(!may_control(h, None, Some("wrong"), Some(7)));
-        assert!(may_control(h, Some(7), None, Some(7)), "the owner needs no key");
-        assert!(may_control(h, Some(7), Some(&key), Some(8)), "the key works for anyone");
+        assert!(
+            may_control(h, Some(7), None, Some(7)),
+            "the owner needs no key"
+        );
+        assert!(
+            may_control(h, Some(7), Some(&key), Some(8)),
+            "the key works for anyone"
+        );
         assert!(!may_control(h, Some(7), None, Some(8)));
         assert!(!may_control(None, Some(7), None, None));
-        assert!(may_control(None, None, None, None), "cups from before play keys");
+        assert!(
+            may_control(None, None, None, None),
+            "cups from before play keys"
+        );
     }
 }

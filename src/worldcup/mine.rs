@@ -208,7 +208,12 @@ pub async fn my_taste(
             taste.add(&bracket);
         }
     }
-    let mut ids: Vec<i64> = taste.wins.keys().chain(taste.crowned.keys()).copied().collect();
+    let mut ids: Vec<i64> = taste
+        .wins
+        .keys()
+        .chain(taste.crowned.keys())
+        .copied()
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let foods: HashMap<i64, Food> = foods_by_ids(&state.db, &state.storage, &ids)
@@ -289,7 +294,13 @@ mod tests {
             decode_cursor(&encode_cursor(1700, id)),
             Some((1700, id.to_owned()))
         );
-        for bad in ["", "abc", "1_2", "x_0123456789abcdef0123456789abcdef", "1_../etc"] {
+        for bad in [
+            "",
+            "abc",
+            "1_2",
+            "x_0123456789abcdef0123456789abcdef",
+            "1_../etc",
+        ] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }
     }

@@ -132,8 +132,16 @@ mod tests {
     #[test]
     fn rates_compare_as_fractions() {
         assert_eq!(r(0, 1, 3).cmp_rank(&r(0, 2, 6)), Ordering::Equal);
-        assert_eq!(r(0, 2, 3).cmp_rank(&r(0, 1, 2)), Ordering::Less, "2/3 ranks above 1/2");
-        assert_eq!(r(1, 0, 1).cmp_rank(&r(0, 5, 5)), Ordering::Less, "titles first");
+        assert_eq!(
+            r(0, 2, 3).cmp_rank(&r(0, 1, 2)),
+            Ordering::Less,
+            "2/3 ranks above 1/2"
+        );
+        assert_eq!(
+            r(1, 0, 1).cmp_rank(&r(0, 5, 5)),
+            Ordering::Less,
+            "titles first"
+        );
         assert_eq!(r(0, 0, 0).cmp_rank(&r(0, 0, 4)), Ordering::Equal);
     }
 
@@ -156,7 +164,10 @@ mod tests {
         let none = Vec::new();
         let top = taste.categories(|f| cats.get(&f).unwrap_or(&none), 5);
         assert_eq!(top, vec![("한식".to_owned(), 6), ("면".to_owned(), 4)]);
-        assert_eq!(taste.categories(|f| cats.get(&f).unwrap_or(&none), 1).len(), 1);
+        assert_eq!(
+            taste.categories(|f| cats.get(&f).unwrap_or(&none), 1).len(),
+            1
+        );
         assert_eq!(share(1, 4), 0.25);
         assert_eq!(share(0, 0), 0.0);
     }
