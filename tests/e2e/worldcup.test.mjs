@@ -285,6 +285,9 @@ test('a 16-food world cup is played to its champion, with undo and resume', { ti
   // The book was played once more.
   const after = (await apiCall('GET', `/books/${book.id}`)).body;
   assert.equal(after.play_count, book.play_count + 1);
+  assert.equal(after.finished_count, book.finished_count + 1, 'and finished once more');
+  await page.goto(`/books/${book.id}`);
+  assert.match(await page.locator('.book-page .lead').textContent(), new RegExp(`${after.play_count}번 플레이 · ${after.finished_count}번 완주`));
   assertNoErrors(page);
   await context.close();
 });

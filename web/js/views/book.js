@@ -103,7 +103,7 @@ export async function bookView(ctx) {
     { class: 'book-page' },
     cover,
     pageTitle(book.name),
-    h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) })),
+    h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) }) + (book.finished_count != null ? ` · ${t('book.finished_meta', { n: fmtNumber(book.finished_count) })}` : '')),
     h('p', null, t('book.lead')),
     form,
     h('p', null, h('a', { href: `/books/${book.id}/ranking` }, t('book.see_ranking'))),

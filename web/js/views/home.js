@@ -133,7 +133,7 @@ function bookCard(book, favorites) {
       cover,
       h('span', { class: 'book-text' },
         h('span', { class: 'book-name' }, book.name),
-        h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) })))),
+        h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) }) + (book.finished_count != null ? ` · ${t('book.finished_meta', { n: fmtNumber(book.finished_count) })}` : '')))),
   );
   if (favorites) item.append(starButton(book, favorites));
   return item;
