@@ -31,6 +31,7 @@ on_all_engines!(
     my_world_cups_come_newest_first_in_pages,
     my_taste_adds_up_my_finished_cups_beside_everyones,
     the_food_of_the_day_is_one_per_date,
+    cups_finished_before_migration_0008_get_their_champion_from_the_last_pick,
 );
 
 /// Play keys of the cups started by the tests of this process, by cup id.
@@ -1548,4 +1549,56 @@ async fn book_counts(app: &TestApp, book: i64) -> (i64, i64) {
         detail["play_count"].as_i64().unwrap(),
         detail["finished_count"].as_i64().unwrap(),
     )
+}
+
+async fn cups_finished_before_migration_0008_get_their_champion_from_the_last_pick(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let (book, _) = app.book_with_foods(&admin, "이전", 8).await;
+    let mut champions = Vec::new();
+    for size in [2, 4, 8] {
+        let (_, state) = start(&app, book, json!({"size": size})).await;
+        let done = play_out(&app, state, |l, r| l.max(r)).await;
+        champions.push((
+            done["id"].as_str().unwrap().to_owned(),
+            food_id(&done["champion"]),
+        ));
+    }
+    let (_, open) = start(&app, book, json!({"size": 4})).await;
+    pick(
+        &app,
+        open["id"].as_str().unwrap(),
+        food_id(&open["current"]["left"]),
+    )
+    .await;
+    // As a cup finished by an older release: no champion stored.
+    ipmat::db::exec(&app.db, "UPDATE worldcups SET champion_id = NULL", vec![])
+        .await
+        .unwrap();
+    let migration = match engine {
+        Engine::Sqlite => include_str!("../migrations/sqlite/0008_worldcup_champion.sql"),
+        Engine::MySql => include_str!("../migrations/mysql/0008_worldcup_champion.sql"),
+        Engine::Postgres => include_str!("../migrations/postgres/0008_worldcup_champion.sql"),
+    };
+    let backfill = migration
+        .lines()
+        .find(|l| l.starts_with("UPDATE"))
+        .expect("the migration fills in old cups");
+    ipmat::db::exec(&app.db, backfill.trim_end_matches(';'), vec![])
+        .await
+        .unwrap();
+    for (id, champion) in &champions {
+        let stored = app
+            .scalar(&format!(
+                "SELECT champion_id FROM worldcups WHERE id = '{id}'"
+            ))
+            .await;
+        assert_eq!(stored, *champion, "cup {id}");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM worldcups WHERE champion_id IS NULL")
+            .await,
+        1,
+        "the unfinished cup has no champion"
+    );
 }
