@@ -364,10 +364,11 @@ impl Config {
                 parse_http_url("IPMAT_PUBLIC_URL", v).map(|u| u.trim_end_matches('/').to_owned())
             })
             .transpose()?;
-        // Set but empty means none (not the default), so this one bypasses `get`.
+        // Set but empty means "no map links", unlike the other variables.
         let map_links = parse_map_links(
             vars.get("IPMAT_MAP_LINKS")
-                .map_or("kakao,naver", |v| v.as_str()),
+                .map(|v| v.trim())
+                .unwrap_or("kakao,naver"),
         )?;
         let report_hide_at: u64 = parse_number(&get, "IPMAT_REPORT_HIDE_AT", 5, 1, 1000)?;
         Ok(Config {
