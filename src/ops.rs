@@ -65,6 +65,29 @@ pub struct PublicConfig {
     /// Public base URL of images.
     pub media_base_url: String,
     pub version: String,
+    /// Map searches offered for a champion (`IPMAT_MAP_LINKS`), in order; empty hides them.
+    pub map_links: Vec<MapSearch>,
+}
+
+/// A map service's web search: the app appends the URL-encoded food name to `search_url`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MapSearch {
+    /// `kakao` or `naver`.
+    pub service: String,
+    pub search_url: String,
+}
+
+impl From<crate::config::MapLink> for MapSearch {
+    fn from(link: crate::config::MapLink) -> MapSearch {
+        let (service, search_url) = match link {
+            crate::config::MapLink::Kakao => ("kakao", "https://map.kakao.com/?q="),
+            crate::config::MapLink::Naver => ("naver", "https://map.naver.com/p/search/"),
+        };
+        MapSearch {
+            service: service.to_owned(),
+            search_url: search_url.to_owned(),
+        }
+    }
 }
 
 /// The server's public configuration (the original's `preference` call).
@@ -73,6 +96,12 @@ async fn get_config(State(state): State<AppState>) -> Json<PublicConfig> {
     Json(PublicConfig {
         media_base_url: state.config.media_base_url.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        map_links: state
+            .config
+            .map_links
+            .iter()
+            .map(|&l| MapSearch::from(l))
+            .collect(),
     })
 }
 

@@ -290,16 +290,25 @@ async fn probes_and_config_answer(engine: Engine) {
     let config: Value = response.json().await.unwrap();
     assert_eq!(
         config,
-        json!({"media_base_url": "/media", "version": env!("CARGO_PKG_VERSION")})
+        json!({"media_base_url": "/media", "version": env!("CARGO_PKG_VERSION"), "map_links": [
+            {"service": "kakao", "search_url": "https://map.kakao.com/?q="},
+            {"service": "naver", "search_url": "https://map.naver.com/p/search/"},
+        ]})
     );
     let app = app
         .restart(&[
             ("IPMAT_SEED", "off"),
             ("IPMAT_MEDIA_BASE_URL", "https://cdn.example.com/ipmat/"),
+            ("IPMAT_MAP_LINKS", ""),
         ])
         .await;
     let (_, config) = app.get("/api/v1/config").await;
     assert_eq!(config["media_base_url"], "https://cdn.example.com/ipmat");
+    assert_eq!(
+        config["map_links"],
+        json!([]),
+        "an empty IPMAT_MAP_LINKS hides them"
+    );
 
     // Storage that disappears makes the instance unready.
     std::fs::remove_dir_all(&app.media_dir).unwrap();
@@ -351,6 +360,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/worldcups/{id}/picks", "post"),
         ("/api/v1/worldcups/{id}/picks/last", "delete"),
         ("/api/v1/books/{id}/ranking", "get"),
+        ("/api/v1/foods/today", "get"),
+        ("/api/v1/me/worldcups", "get"),
+        ("/api/v1/me/taste", "get"),
     ];
     for (path, method) in expected {
         let op = &paths

@@ -12,6 +12,8 @@ import { quizHubView, quizCreateView, quizTakeView, scoreboardView, attemptOfVie
 import { loginView, signupView } from '/js/views/auth.js';
 import { meView } from '/js/views/me.js';
 import { adminView } from '/js/views/admin.js';
+import { foodView } from '/js/views/food.js';
+import { myPlaysView } from '/js/views/myplays.js';
 
 const routes = [
   ['/', homeView],
@@ -27,6 +29,8 @@ const routes = [
   ['/login', loginView],
   ['/signup', signupView],
   ['/me', meView],
+  ['/me/worldcups', myPlaysView],
+  ['/foods/:id', foodView],
   ['/admin', adminView],
   ['/admin/:tab', adminView],
 ].map(([pattern, view]) => {

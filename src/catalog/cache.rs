@@ -2,7 +2,9 @@
 //! the foods of a book (for world cups).
 //!
 //! Entries live for a short time-to-live so that several replicas converge quickly, and every
-//! catalog write on this replica drops them at once by bumping the generation.
+//! catalog write on this replica drops them at once by bumping the generation. A write that
+//! changes only a few answers (a world cup started or finished changes its book's counts)
+//! forgets just those keys.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -13,39 +15,51 @@ use std::time::{Duration, Instant};
 /// Values of any type keyed by a string (each key always holds the same type).
 pub struct ResponseCache {
     ttl: Duration,
-    generation: AtomicU64,
+    /// Bumped by every invalidation and every forgotten key: the ticket of a computation.
+    clock: AtomicU64,
+    /// Entries computed before this tick are stale (set by [`ResponseCache::invalidate`]).
+    valid_from: AtomicU64,
     entries: RwLock<HashMap<String, Entry>>,
 }
 
 struct Entry {
     at: Instant,
     generation: u64,
-    value: Arc<dyn Any + Send + Sync>,
+    /// `None` marks a forgotten key: values computed before `generation` may not be stored.
+    value: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl ResponseCache {
     pub fn new(ttl: Duration) -> Self {
         ResponseCache {
             ttl,
-            generation: AtomicU64::new(0),
+            clock: AtomicU64::new(0),
+            valid_from: AtomicU64::new(0),
             entries: RwLock::new(HashMap::new()),
         }
     }
 
     /// The cached value for `key`, if fresh (and of type `T`).
     pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
-        let generation = self.generation.load(Ordering::Acquire);
+        let valid_from = self.valid_from.load(Ordering::Acquire);
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
             .get(key)
-            .filter(|e| e.generation == generation && e.at.elapsed() < self.ttl)
-            .and_then(|e| e.value.clone().downcast::<T>().ok())
+            .filter(|e| e.generation >= valid_from && e.at.elapsed() < self.ttl)
+            .and_then(|e| e.value.clone()?.downcast::<T>().ok())
     }
 
     /// Stores a value computed at `generation` (read before computing it, so that a write
     /// racing with the computation is never hidden).
     pub fn put<T: Send + Sync + 'static>(&self, key: &str, generation: u64, value: Arc<T>) {
+        if generation < self.valid_from.load(Ordering::Acquire) {
+            return;
+        }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.get(key).is_some_and(|e| e.generation > generation) {
+            // Forgotten, or computed afresh, while this value was being computed.
+            return;
+        }
         if entries.len() > 10_000 {
             entries.clear();
         }
@@ -54,19 +68,35 @@ impl ResponseCache {
             Entry {
                 at: Instant::now(),
                 generation,
-                value,
+                value: Some(value),
             },
         );
     }
 
     /// The current generation, to pass to [`ResponseCache::put`].
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.clock.load(Ordering::Acquire)
     }
 
     /// Forgets every entry (after a write to the catalog).
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let now = self.clock.fetch_add(1, Ordering::AcqRel) + 1;
+        self.valid_from.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// Forgets one entry, and refuses values for it computed before now (after a write that
+    /// changes this answer only).
+    pub fn forget(&self, key: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.fetch_add(1, Ordering::AcqRel) + 1;
+        entries.insert(
+            key.to_owned(),
+            Entry {
+                at: Instant::now(),
+                generation: now,
+                value: None,
+            },
+        );
     }
 }
 
@@ -92,6 +122,24 @@ mod tests {
         // A value computed before the invalidation is not served after it.
         cache.put("k", g, Arc::new("stale".to_owned()));
         assert!(cache.get::<String>("k").is_none());
+
+        // A forgotten key refuses values computed before it was forgotten, not after.
+        let before = cache.generation();
+        cache.put("k", before, Arc::new("old".to_owned()));
+        cache.put("other", before, Arc::new("kept".to_owned()));
+        cache.forget("k");
+        assert!(cache.get::<String>("k").is_none());
+        cache.put("k", before, Arc::new("stale".to_owned()));
+        assert!(
+            cache.get::<String>("k").is_none(),
+            "computed before the forget"
+        );
+        assert!(cache.get::<String>("other").is_some(), "other keys stay");
+        cache.put("k", cache.generation(), Arc::new("new".to_owned()));
+        assert_eq!(
+            cache.get::<String>("k").as_deref().map(String::as_str),
+            Some("new")
+        );
 
         let short = ResponseCache::new(Duration::ZERO);
         short.put("k", short.generation(), Arc::new(1u32));

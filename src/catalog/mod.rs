@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod model;
 pub mod queries;
+pub mod today;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_category))
         .routes(routes!(list_foods, create_food))
         .routes(routes!(random_food))
+        .routes(routes!(today::food_of_the_day))
         .routes(routes!(get_food, update_food, delete_food))
         .routes(routes!(list_books, create_book))
         .routes(routes!(get_book, update_book, delete_book))

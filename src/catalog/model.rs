@@ -34,7 +34,10 @@ pub struct Book {
     pub name: String,
     pub cover_url: Option<String>,
     pub food_count: i64,
+    /// World cups started (as the original counted).
     pub play_count: i64,
+    /// World cups played to their champion.
+    pub finished_count: i64,
     pub priority: i64,
 }
 

@@ -195,13 +195,17 @@ async fn load_books(
     let mut plays = play_counts(c, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|row| Book {
-            id: row.id,
-            cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
-            name: row.name,
-            priority: row.priority,
-            play_count: plays.remove(&row.id).map_or(0, |p| p.0),
-            food_count: row.food_count,
+        .map(|row| {
+            let (play_count, finished_count) = plays.remove(&row.id).unwrap_or((0, 0));
+            Book {
+                id: row.id,
+                cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
+                name: row.name,
+                priority: row.priority,
+                play_count,
+                finished_count,
+                food_count: row.food_count,
+            }
         })
         .collect())
 }

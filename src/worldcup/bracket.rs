@@ -55,6 +55,30 @@ impl Progress {
     pub fn label(&self) -> String {
         label(self.round, self.match_no, self.matches_in_round)
     }
+
+    /// The matches the champion won, first round first (empty until there is a champion).
+    pub fn champion_path(&self) -> Vec<Pick> {
+        match self.champion {
+            Some(champion) => self
+                .picks
+                .iter()
+                .filter(|p| p.winner_id == champion)
+                .copied()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The loser of the final, once there is a champion.
+    pub fn runner_up(&self) -> Option<i64> {
+        self.champion?;
+        let last = self.picks.last()?;
+        Some(if last.winner_id == last.left_id {
+            last.right_id
+        } else {
+            last.left_id
+        })
+    }
 }
 
 /// The Korean label of a match.
@@ -233,6 +257,23 @@ mod tests {
         assert_eq!(label(4, 2, 2), "4강 2/2");
         assert_eq!(label(2, 1, 1), "결승");
         assert_eq!(label(1, 0, 0), "우승");
+    }
+
+    #[test]
+    fn the_champion_path_lists_the_foods_it_beat_round_by_round() {
+        // 1 beats 2, 4 beats 3, then 4 beats 1 in the final.
+        let b = Bracket::restore(vec![1, 2, 3, 4], &[1, 4, 4]).unwrap();
+        let path: Vec<(u32, i64, i64)> = b
+            .progress()
+            .champion_path()
+            .iter()
+            .map(|p| (p.round, p.left_id, p.right_id))
+            .collect();
+        assert_eq!(path, vec![(4, 3, 4), (2, 1, 4)]);
+        assert_eq!(b.progress().runner_up(), Some(1));
+        let open = Bracket::restore(vec![1, 2, 3, 4], &[1, 4]).unwrap();
+        assert!(open.progress().champion_path().is_empty());
+        assert_eq!(open.progress().runner_up(), None);
     }
 
     #[test]

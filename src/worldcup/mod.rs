@@ -4,16 +4,22 @@
 //! `UPDATE … WHERE pick_count = ?`, so of two clients picking at once exactly one wins and the
 //! other gets 409. The final pick adds the cup's matches to the book's statistics in the same
 //! transaction, so rankings are exact and never scan historical picks.
+//!
+//! Picks and undo need the cup's play key (shown once, in the answer that starts it) or the
+//! signed-in member or guest who started it; see [`access`].
 
+pub mod access;
 pub mod bracket;
+pub mod mine;
 pub mod starts;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use rand::RngCore;
 use rand::seq::SliceRandom;
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -23,6 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use self::bracket::{Bracket, BracketError, Pick, decode_ids, encode_ids};
+use self::stats::{Record, competition_ranks};
+use crate::accounts::auth::MaybeUser;
 use crate::catalog::model::Food;
 use crate::catalog::queries::foods_by_ids;
 use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
@@ -39,6 +47,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pick_winner))
         .routes(routes!(undo_pick))
         .routes(routes!(book_ranking))
+        .routes(routes!(mine::my_worldcups))
+        .routes(routes!(mine::my_taste))
 }
 
 /// Body of `POST /books/{id}/worldcups`.
@@ -77,6 +87,35 @@ pub struct WorldcupState {
     pub finished: bool,
     pub champion: Option<Food>,
     pub picks: Vec<Pick>,
+    /// The matches the champion won, first round first (empty until finished).
+    #[serde(default)]
+    pub champion_path: Vec<PathStep>,
+    /// The loser of the final (null until finished).
+    #[serde(default)]
+    pub runner_up: Option<Food>,
+    /// Whether this request may pick and undo (it holds the play key or comes from the cup's
+    /// owner, and the cup is not finished); a shared link alone only views.
+    #[serde(default)]
+    pub can_pick: bool,
+}
+
+/// One match on the champion's way to the title.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PathStep {
+    pub round: u32,
+    #[serde(rename = "match")]
+    pub match_no: u32,
+    /// The food the champion beat.
+    pub opponent: Food,
+}
+
+/// The answer that starts a world cup: its state and the play key.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StartedWorldcup {
+    #[serde(flatten)]
+    pub state: WorldcupState,
+    /// The secret that picks and undoes (send it as `X-Play-Key`); shown only here.
+    pub play_key: String,
 }
 
 /// Body of `POST /worldcups/{id}/picks`.
@@ -84,11 +123,19 @@ pub struct WorldcupState {
 #[serde(deny_unknown_fields)]
 pub struct PickRequest {
     pub winner: i64,
+    /// The round the pick answers (16 for the round of 16); when given with or without
+    /// `match`, a pick for another match than the current one is refused with 409.
+    pub round: Option<u32>,
+    /// The 1-based match within the round the pick answers.
+    #[serde(rename = "match")]
+    pub match_no: Option<u32>,
 }
 
 /// One food's record in a book.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RankingItem {
+    /// Competition rank (1, 2, 2, 4) on championships, then win rate.
+    pub rank: u32,
     pub food: Food,
     pub wins: i64,
     pub matches: i64,
@@ -128,6 +175,8 @@ struct WorldcupRow {
     entrants: String,
     picks: String,
     pick_count: i64,
+    user_id: Option<i64>,
+    play_key_hash: Option<String>,
 }
 
 /// A fresh unguessable world-cup id: 128 random bits in hex.
@@ -150,7 +199,7 @@ async fn load(db: &impl ConnectionTrait, id: &str) -> AppResult<(WorldcupRow, Br
     }
     let row = fetch_optional::<WorldcupRow>(
         db,
-        "SELECT id, book_id, entrants, picks, pick_count FROM worldcups WHERE id = ?",
+        "SELECT id, book_id, entrants, picks, pick_count, user_id, play_key_hash FROM worldcups WHERE id = ?",
         vals![id],
     )
     .await?
@@ -168,6 +217,7 @@ async fn state_of(
     id: &str,
     book_id: i64,
     bracket: &Bracket,
+    controls: bool,
 ) -> AppResult<WorldcupState> {
     let progress = bracket.progress();
     let mut ids: Vec<i64> = Vec::new();
@@ -175,6 +225,9 @@ async fn state_of(
         ids.extend([l, r]);
     }
     ids.extend(progress.champion);
+    let path = progress.champion_path();
+    let runner_up = progress.runner_up();
+    ids.extend(path.iter().map(|p| p.left_id + p.right_id - p.winner_id));
     // Usually every food shown is still in the book; the rest (left the book since the draw)
     // are read from the catalog.
     let members = book_foods(app, book_id).await?.unwrap_or_default();
@@ -209,6 +262,16 @@ async fn state_of(
         }),
         finished: progress.finished(),
         champion: progress.champion.map(food),
+        champion_path: path
+            .iter()
+            .map(|p| PathStep {
+                round: p.round,
+                match_no: p.match_no,
+                opponent: food(p.left_id + p.right_id - p.winner_id),
+            })
+            .collect(),
+        runner_up: runner_up.map(food),
+        can_pick: controls && !progress.finished(),
         picks: progress.picks,
     })
 }
@@ -228,14 +291,16 @@ fn deleted_food(id: i64) -> Food {
     }
 }
 
-/// Starts a world cup over foods drawn uniformly at random from a book.
+/// Starts a world cup over foods drawn uniformly at random from a book. The answer carries
+/// the cup's play key; a signed-in member or guest also owns the cup.
 #[utoipa::path(post, path = "/books/{id}/worldcups", tag = "worldcup", request_body = StartWorldcupRequest,
-    responses((status = 201, body = WorldcupState), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = StartedWorldcup), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn start_worldcup(
     State(state): State<AppState>,
     Path(book_id): Path<i64>,
+    MaybeUser(user): MaybeUser,
     body: axum::body::Bytes,
-) -> AppResult<(StatusCode, Json<WorldcupState>)> {
+) -> AppResult<(StatusCode, Json<StartedWorldcup>)> {
     // The body is optional: an empty one means every default.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         StartWorldcupRequest::default()
@@ -276,6 +341,7 @@ async fn start_worldcup(
     let id = new_id();
     let now = now_ms();
     let entrants = encode_ids(bracket.entrants());
+    let (play_key, play_key_hash) = access::new_play_key();
     // Stored by the group-commit writer together with the other starts of the moment.
     state
         .starts
@@ -285,6 +351,8 @@ async fn start_worldcup(
             size,
             entrants,
             now,
+            user_id: user.map(|u| u.id),
+            play_key_hash,
         })
         .await
         .map_err(|e| {
@@ -296,8 +364,38 @@ async fn start_worldcup(
             }
         })?;
     state.metrics.count(Event::WorldcupStarted);
-    let worldcup = state_of(&state, &id, book_id, &bracket).await?;
-    Ok((StatusCode::CREATED, Json(worldcup)))
+    forget_book(&state, book_id);
+    let worldcup = state_of(&state, &id, book_id, &bracket, true).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StartedWorldcup {
+            state: worldcup,
+            play_key,
+        }),
+    ))
+}
+
+/// Drops this instance's cached answers that show a book's counts, so that it answers its
+/// own starts and finishes at once.
+fn forget_book(state: &AppState, book_id: i64) {
+    state.cache.forget(&format!("book:{book_id}"));
+    state.cache.forget("books");
+}
+
+/// 403 unless the request holds the cup's play key or comes from the cup's owner.
+fn authorize(row: &WorldcupRow, headers: &HeaderMap, user: Option<i64>) -> AppResult<()> {
+    if access::may_control(
+        row.play_key_hash.as_deref(),
+        row.user_id,
+        access::request_key(headers),
+        user,
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the player of this world cup may pick or undo: send its X-Play-Key",
+        ))
+    }
 }
 
 /// The foods of a book by id (cached briefly, like the book itself), or `None` if the book
@@ -336,25 +434,54 @@ async fn book_foods(state: &AppState, book_id: i64) -> AppResult<Option<Arc<Hash
 async fn get_worldcup(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    MaybeUser(user): MaybeUser,
+    headers: HeaderMap,
 ) -> AppResult<Json<WorldcupState>> {
     let (row, bracket) = load(&state.db, &id).await?;
+    let controls = authorize(&row, &headers, user.map(|u| u.id)).is_ok();
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, controls).await?,
     ))
 }
 
-/// Picks the winner of the current match.
+/// Picks the winner of the current match (needs the play key or the cup's owner).
 #[utoipa::path(post, path = "/worldcups/{id}/picks", tag = "worldcup", request_body = PickRequest,
-    responses((status = 200, body = WorldcupState), (status = 404, body = crate::error::Problem),
-        (status = 409, body = crate::error::Problem, description = "finished, or changed by another pick meanwhile"),
+    params(("X-Play-Key" = Option<String>, Header, description = "the play key from the start")),
+    responses((status = 200, body = WorldcupState), (status = 403, body = crate::error::Problem, description = "neither the play key nor the owner"),
+        (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem, description = "finished, not the current match, or changed by another pick meanwhile"),
         (status = 422, body = crate::error::Problem, description = "the food is not in the current match")))]
 async fn pick_winner(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    MaybeUser(user): MaybeUser,
+    headers: HeaderMap,
     Json(body): Json<PickRequest>,
 ) -> AppResult<Json<WorldcupState>> {
+    if body.round.is_some_and(|r| !bracket::is_valid_size(r)) {
+        return Err(AppError::field("round", "must be 2, 4, 8, 16, 32 or 64"));
+    }
+    if body.match_no == Some(0) {
+        return Err(AppError::field("match", "counts from 1"));
+    }
     let (row, mut bracket) = load(&state.db, &id).await?;
-    let last_match = bracket.progress().picks.last().copied();
+    authorize(&row, &headers, user.map(|u| u.id))?;
+    let progress = bracket.progress();
+    if !progress.finished()
+        && (body.round.is_some_and(|r| r != progress.round)
+            || body.match_no.is_some_and(|m| m != progress.match_no))
+    {
+        let asked = bracket::label(
+            body.round.unwrap_or(progress.round),
+            body.match_no.unwrap_or(progress.match_no),
+            body.round.unwrap_or(progress.round) / 2,
+        );
+        return Err(AppError::Conflict(format!(
+            "this pick answers {asked}, but the current match is {}; reload the world cup",
+            progress.label()
+        )));
+    }
+    let last_match = progress.picks.last().copied();
     bracket.pick(body.winner).map_err(|e| match e {
         BracketError::Finished => {
             AppError::Conflict("this world cup is already finished".to_owned())
@@ -369,11 +496,12 @@ async fn pick_winner(
     if finished {
         finish(&state.db, &row, &bracket).await?;
         state.metrics.count(Event::WorldcupFinished);
+        forget_book(&state, row.book_id);
     } else {
         save(&state.db, &row, &bracket, false).await?;
     }
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, true).await?,
     ))
 }
 
@@ -443,15 +571,20 @@ fn stale() -> AppError {
     AppError::Conflict("this world cup was changed meanwhile (another tab?); reload it".to_owned())
 }
 
-/// Takes back the last pick.
+/// Takes back the last pick (needs the play key or the cup's owner).
 #[utoipa::path(delete, path = "/worldcups/{id}/picks/last", tag = "worldcup",
-    responses((status = 200, body = WorldcupState), (status = 404, body = crate::error::Problem),
+    params(("X-Play-Key" = Option<String>, Header, description = "the play key from the start")),
+    responses((status = 200, body = WorldcupState), (status = 403, body = crate::error::Problem, description = "neither the play key nor the owner"),
+        (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem, description = "nothing to undo, or finished")))]
 async fn undo_pick(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    MaybeUser(user): MaybeUser,
+    headers: HeaderMap,
 ) -> AppResult<Json<WorldcupState>> {
     let (row, mut bracket) = load(&state.db, &id).await?;
+    authorize(&row, &headers, user.map(|u| u.id))?;
     bracket.undo().map_err(|e| match e {
         BracketError::Finished => {
             AppError::Conflict("a finished world cup cannot be undone".to_owned())
@@ -460,7 +593,7 @@ async fn undo_pick(
     })?;
     save(&state.db, &row, &bracket, false).await?;
     Ok(Json(
-        state_of(&state, &row.id, row.book_id, &bracket).await?,
+        state_of(&state, &row.id, row.book_id, &bracket, true).await?,
     ))
 }
 
@@ -487,12 +620,13 @@ async fn saved(
 ) -> Result<bool, sea_orm::DbErr> {
     let done = exec(
         c,
-        "UPDATE worldcups SET picks = ?, pick_count = ?, finished = ?, updated_at = ? \
+        "UPDATE worldcups SET picks = ?, pick_count = ?, finished = ?, champion_id = ?, updated_at = ? \
          WHERE id = ? AND pick_count = ? AND finished = ?",
         vals![
             encode_ids(bracket.picks()),
             bracket.picks().len() as i64,
             finished,
+            if finished { bracket.progress().champion } else { None },
             now_ms(),
             row.id.clone(),
             row.pick_count,
@@ -636,6 +770,7 @@ async fn book_ranking(
         .filter_map(|r| {
             let food = foods.remove(&r.food_id)?;
             Some(RankingItem {
+                rank: 0,
                 win_rate: rate(r.wins, r.matches),
                 champion_rate: rate(r.championships, finished),
                 food,
@@ -645,12 +780,20 @@ async fn book_ranking(
             })
         })
         .collect();
+    let record = |i: &RankingItem| Record {
+        championships: i.championships,
+        wins: i.wins,
+        matches: i.matches,
+    };
     items.sort_by(|a, b| {
-        b.championships
-            .cmp(&a.championships)
-            .then(b.win_rate.total_cmp(&a.win_rate))
+        record(a)
+            .cmp_rank(&record(b))
             .then_with(|| a.food.name.cmp(&b.food.name))
     });
+    let records: Vec<Record> = items.iter().map(record).collect();
+    for (item, rank) in items.iter_mut().zip(competition_ranks(&records)) {
+        item.rank = rank;
+    }
     let rest = items.len().saturating_sub(offset);
     let next_cursor = (rest > limit).then(|| (offset + limit).to_string());
     let items = items.into_iter().skip(offset).take(limit).collect();

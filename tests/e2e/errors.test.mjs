@@ -22,7 +22,7 @@ const problem = (status, code, extra = {}) => ({
 test('a network failure and a rate limit are reported in words', { timeout: 60000 }, async () => {
   const context = await phone(browser);
   const page = await openPage(context);
-  await page.route('**/api/v1/foods/random', (route) => route.abort('internetdisconnected'));
+  await page.route('**/api/v1/foods/today', (route) => route.abort('internetdisconnected'));
   await page.goto('/');
   await page.getByText('서버에 연결할 수 없어요. 인터넷 연결을 확인하고 다시 시도해 주세요.').waitFor();
 

@@ -31,11 +31,11 @@ export class ApiError extends Error {
  * Calls the API. `body` is sent as JSON, or as-is when it is FormData.
  * Resolves to the parsed JSON (null for 204); rejects with ApiError.
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, headers = {}) {
   const options = {
     method,
     credentials: 'same-origin',
-    headers: { Accept: 'application/json, application/problem+json' },
+    headers: { Accept: 'application/json, application/problem+json', ...headers },
   };
   if (body instanceof FormData) {
     options.body = body;
@@ -65,11 +65,11 @@ export async function api(method, path, body) {
   return data;
 }
 
-export const get = (path) => api('GET', path);
-export const post = (path, body) => api('POST', path, body ?? {});
+export const get = (path, headers) => api('GET', path, undefined, headers);
+export const post = (path, body, headers) => api('POST', path, body ?? {}, headers);
 export const put = (path, body) => api('PUT', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
-export const del = (path) => api('DELETE', path);
+export const del = (path, headers) => api('DELETE', path, undefined, headers);
 
 /** Builds a query string, skipping empty values. */
 export function query(params) {

@@ -5,6 +5,7 @@ import { get, post } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { store, navigate } from '../state.js';
 import { busy, foodImage, messageSlot, pageTitle } from '../ui.js';
+import { rememberPlayKey } from './worldcup.js';
 
 /** Powers of two from 2 to 64 that fit `count` foods. */
 export function sizesFor(count) {
@@ -77,6 +78,7 @@ export async function bookView(ctx) {
           try {
             const cup = await post(`/books/${book.id}/worldcups`, { size: chosenSize, exclude_food_ids: [...excluded] });
             store.set('worldcup', cup.id);
+            rememberPlayKey(cup.id, cup.play_key);
             navigate(`/worldcup/${encodeURIComponent(cup.id)}`);
           } catch (err) {
             errors.showError(err, { not_found: 'book.not_found' });
@@ -101,7 +103,7 @@ export async function bookView(ctx) {
     { class: 'book-page' },
     cover,
     pageTitle(book.name),
-    h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) })),
+    h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) }) + (book.finished_count != null ? ` · ${t('book.finished_meta', { n: fmtNumber(book.finished_count) })}` : '')),
     h('p', null, t('book.lead')),
     form,
     h('p', null, h('a', { href: `/books/${book.id}/ranking` }, t('book.see_ranking'))),

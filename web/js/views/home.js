@@ -34,6 +34,7 @@ export async function homeView(ctx) {
       'section',
       { class: 'section', 'aria-labelledby': 'books-title' },
       h('h2', { id: 'books-title' }, t('home.books')),
+      state.user ? h('p', null, h('a', { href: '/me/worldcups', 'data-testid': 'my-plays-link' }, t('wc.my_plays'))) : null,
       favoritesError ? errorBox(favoritesError) : null,
       list.length
         ? h('ul', { class: 'book-list' }, list.map((book) => bookCard(book, favorites)))
@@ -51,43 +52,60 @@ export async function homeView(ctx) {
   );
 }
 
-/** "Continue your world cup" when an unfinished one is remembered. */
+/**
+ * "Continue your world cup" when an unfinished one is remembered here, or, when signed in,
+ * when the account's newest cup is unfinished (started on another device).
+ */
 async function resumeBanner(slot) {
   const id = store.get('worldcup');
-  if (!id) return;
-  try {
-    const cup = await get(`/worldcups/${encodeURIComponent(id)}`);
-    if (cup.finished) {
+  const show = (cup, text) => replace(
+    slot,
+    h('div', { class: 'alert alert-info resume' },
+      h('p', null, t(text, { label: roundLabel(cup) })),
+      h('a', { class: 'btn btn-primary', href: `/worldcup/${encodeURIComponent(cup.id)}`, 'data-testid': 'resume-link' }, t('home.resume_button'))),
+  );
+  if (id) {
+    try {
+      const cup = await get(`/worldcups/${encodeURIComponent(id)}`);
+      if (!cup.finished) {
+        show(cup, 'home.resume');
+        return;
+      }
       store.set('worldcup', null);
-      return;
+    } catch (err) {
+      if (err.status === 404) store.set('worldcup', null);
     }
-    replace(
-      slot,
-      h('div', { class: 'alert alert-info resume' },
-        h('p', null, t('home.resume', { label: roundLabel(cup) })),
-        h('a', { class: 'btn btn-primary', href: `/worldcup/${encodeURIComponent(id)}`, 'data-testid': 'resume-link' }, t('home.resume_button'))),
-    );
-  } catch (err) {
-    if (err.status === 404) store.set('worldcup', null);
+  }
+  if (!state.user) return;
+  try {
+    const mine = await get('/me/worldcups?limit=1');
+    const newest = mine?.items?.[0];
+    if (!newest || newest.finished) return;
+    show(await get(`/worldcups/${encodeURIComponent(newest.id)}`), 'home.resume_account');
+  } catch {
+    /* no banner: the rest of the page still works */
   }
 }
 
+/** Today's food (the same for everyone today); "다른 메뉴" rerolls a random one. */
 function todaysPick() {
   const body = h('div', { class: 'pick-body', 'aria-live': 'polite', 'aria-busy': 'true' }, loading());
-  const again = h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => busy(again, load) }, t('home.pick_again'));
-  async function load() {
+  const title = h('h2', { id: 'pick-title' }, t('home.todays_pick'));
+  const again = h('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pick-again', onclick: () => busy(again, () => load('/foods/random')) }, t('home.pick_again'));
+  async function load(path) {
     body.setAttribute('aria-busy', 'true');
     try {
-      const food = await get('/foods/random');
+      const food = await get(path);
+      title.textContent = t(path === '/foods/today' ? 'home.todays_pick' : 'home.other_pick');
       replace(
         body,
-        h('div', { class: 'pick-card', 'data-testid': 'todays-pick' },
-          foodImage(food, { className: 'pick-img' }),
-          h('div', { class: 'pick-text' },
-            h('p', { class: 'pick-name' }, food.name),
-            food.description ? h('p', { class: 'pick-desc' }, food.description) : null,
-            food.categories?.length ? h('p', { class: 'pick-cats' }, food.categories.map((c) => h('span', { class: 'chip' }, c))) : null,
-            food.credit ? h('p', { class: 'credit' }, food.credit) : null)),
+        h('a', { class: 'pick-card', href: `/foods/${food.id}`, 'data-testid': 'todays-pick', 'data-food-id': String(food.id), 'aria-label': t('home.today_open', { name: food.name }) },
+          foodImage(food, { className: 'pick-img', alt: false }),
+          h('span', { class: 'pick-text' },
+            h('span', { class: 'pick-name' }, food.name),
+            food.description ? h('span', { class: 'pick-desc' }, food.description) : null,
+            food.categories?.length ? h('span', { class: 'pick-cats' }, food.categories.map((c) => h('span', { class: 'chip' }, c))) : null,
+            food.credit ? h('span', { class: 'credit' }, food.credit) : null)),
       );
     } catch (err) {
       replace(body, errorBox(err, { not_found: 'home.pick_none' }));
@@ -95,11 +113,11 @@ function todaysPick() {
       body.setAttribute('aria-busy', 'false');
     }
   }
-  load();
+  load('/foods/today');
   return h(
     'section',
     { class: 'section todays-pick', 'aria-labelledby': 'pick-title' },
-    h('div', { class: 'section-head' }, h('h2', { id: 'pick-title' }, t('home.todays_pick')), again),
+    h('div', { class: 'section-head' }, title, again),
     body,
   );
 }
@@ -115,7 +133,7 @@ function bookCard(book, favorites) {
       cover,
       h('span', { class: 'book-text' },
         h('span', { class: 'book-name' }, book.name),
-        h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) })))),
+        h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) }) + (book.finished_count != null ? ` · ${t('book.finished_meta', { n: fmtNumber(book.finished_count) })}` : '')))),
   );
   if (favorites) item.append(starButton(book, favorites));
   return item;

@@ -1,10 +1,61 @@
 // Playing a world cup: two cards per match, undo, resume after reload, champion and ranking.
+// Picks carry the cup's play key (kept with its id) and name the match they answer; a shared
+// link without the key only views.
 
 import { h, replace } from '../dom.js';
 import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
-import { store } from '../state.js';
+import { state, store } from '../state.js';
 import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+
+/** Taps within this long after a new match appears are ignored (a double tap never skips). */
+export const TAP_GUARD_MS = 300;
+
+/** Remembers the play key of a cup started here. */
+export function rememberPlayKey(id, key) {
+  if (key) store.set(`wckey.${id}`, key);
+}
+
+function forgetPlayKey(id) {
+  store.set(`wckey.${id}`, null);
+}
+
+/** The headers that let this browser control cup `id` (none when it has no key). */
+function keyHeaders(id) {
+  const key = store.get(`wckey.${id}`);
+  return key ? { 'X-Play-Key': key } : {};
+}
+
+/** The map services to offer (from /config), loading the config if needed. */
+async function mapServices() {
+  if (!state.config) {
+    try {
+      state.config = await get('/config');
+    } catch {
+      return [];
+    }
+  }
+  return Array.isArray(state.config?.map_links) ? state.config.map_links : [];
+}
+
+/** "근처 맛집 찾기": map searches for a food's name, or null when none are configured. */
+export async function mapLinks(food) {
+  const services = await mapServices();
+  if (!food || !services.length) return null;
+  return h('section', { class: 'map-links', 'aria-labelledby': 'maps-title', 'data-testid': 'map-links' },
+    h('h2', { id: 'maps-title' }, t('wc.maps')),
+    h('div', { class: 'row' }, services.map((s) => {
+      const service = t(`wc.map.${s.service}`);
+      return h('a', {
+        class: `btn btn-secondary map-${s.service}`,
+        href: `${s.search_url}${encodeURIComponent(food.name)}`,
+        target: '_blank',
+        rel: 'noopener noreferrer',
+        'data-service': s.service,
+        'aria-label': t('wc.map_label', { service, name: food.name }),
+      }, service);
+    })));
+}
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -23,7 +74,7 @@ export async function worldcupView(ctx) {
   const id = ctx.params.id;
   let cup;
   try {
-    cup = await get(`/worldcups/${encodeURIComponent(id)}`);
+    cup = await get(`/worldcups/${encodeURIComponent(id)}`, keyHeaders(id));
   } catch (err) {
     if (err.status === 404 && store.get('worldcup') === id) store.set('worldcup', null);
     throw err;
@@ -33,7 +84,12 @@ export async function worldcupView(ctx) {
 
   if (cup.finished) {
     if (store.get('worldcup') === cup.id) store.set('worldcup', null);
+    forgetPlayKey(cup.id);
     await renderChampion(root, cup, name, ctx);
+    return root;
+  }
+  if (!cup.can_pick) {
+    renderViewOnly(root, cup, name, ctx);
     return root;
   }
   store.set('worldcup', cup.id);
@@ -41,10 +97,30 @@ export async function worldcupView(ctx) {
   return root;
 }
 
+/** Someone else's unfinished cup, opened from a shared link: the match, without picking. */
+function renderViewOnly(root, cup, name, ctx) {
+  ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
+  const side = (food) => h('div', { class: 'food-card food-card-static', 'data-food-id': String(food.id) },
+    foodImage(food, { className: 'food-card-img' }),
+    h('span', { class: 'food-card-text' },
+      h('span', { class: 'food-card-top' }, h('span', { class: 'food-card-name' }, food.name)),
+      h('span', { class: 'food-card-desc' }, food.description || '')));
+  replace(root,
+    h('div', { class: 'wc-head' },
+      h('p', { class: 'wc-book' }, name ? t('wc.title', { book: name }) : t('wc.title_plain')),
+      h('h1', { class: 'wc-label', tabindex: '-1', 'data-testid': 'round-label' }, roundLabel(cup))),
+    h('p', { class: 'alert alert-info', 'data-testid': 'view-only' }, t('wc.view_only')),
+    h('div', { class: 'wc-cards wc-cards-static' },
+      side(cup.current.left), h('span', { class: 'vs', 'aria-hidden': 'true' }, 'VS'), side(cup.current.right)),
+    h('p', null, h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.play_yourself'))));
+}
+
 /** The match screen; replaces itself with the champion screen when the cup ends. */
 function renderPlay(root, initial, name, ctx) {
   let cup = initial;
   let inFlight = false;
+  // Taps before this moment are ignored: the match on screen just changed.
+  let readyAt = 0;
   const label = h('h1', { class: 'wc-label', tabindex: '-1', 'aria-live': 'polite', 'data-testid': 'round-label' });
   const bookLine = h('p', { class: 'wc-book' }, name ? t('wc.title', { book: name }) : t('wc.title_plain'));
   const progress = h('progress', { class: 'wc-progress', max: String(initial.size - 1), 'aria-label': t('wc.progress') });
@@ -84,30 +160,40 @@ function renderPlay(root, initial, name, ctx) {
       h('span', { class: 'vs', 'aria-hidden': 'true' }, 'VS'),
       card(cup.current.right, 'right'));
     undo.disabled = cup.picks.length === 0;
+    readyAt = performance.now() + TAP_GUARD_MS;
+    cards.dataset.match = `${cup.round}-${cup.match}`;
+    cards.dataset.ready = 'false';
+    const shown = cards.dataset.match;
+    setTimeout(() => {
+      if (cards.dataset.match === shown) cards.dataset.ready = 'true';
+    }, TAP_GUARD_MS);
     ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
     if (focusSide) cards.querySelector(`[data-side="${focusSide}"]`)?.focus({ preventScroll: true });
   }
 
   async function pick(foodId, button) {
     if (inFlight) return; // a double tap must never pick twice
+    if (performance.now() < readyAt) return; // nor land on a match the player has not seen
     inFlight = true;
     root.setAttribute('aria-busy', 'true');
     for (const b of cards.querySelectorAll('button')) b.classList.toggle('chosen', b === button);
     cards.classList.add('deciding');
     errors.clear();
     try {
-      const next = await post(`/worldcups/${encodeURIComponent(cup.id)}/picks`, { winner: foodId });
+      const next = await post(`/worldcups/${encodeURIComponent(cup.id)}/picks`,
+        { winner: foodId, round: cup.round, match: cup.match }, keyHeaders(cup.id));
       cup = next;
       if (cup.finished) {
         store.set('worldcup', null);
+        forgetPlayKey(cup.id);
         ctx.offKeys();
         await renderChampion(root, cup, name, ctx);
         return;
       }
       render(button?.dataset.side && document.activeElement === button ? button.dataset.side : null);
     } catch (err) {
-      errors.showError(err, { conflict: 'wc.already_finished', validation_failed: 'wc.stale' });
-      if (err.status === 409 || err.status === 422) await reload();
+      errors.showError(err, { conflict: 'wc.stale', validation_failed: 'wc.stale', forbidden: 'wc.forbidden' });
+      if (err.status === 409 || err.status === 422 || err.status === 403) await reload();
     } finally {
       inFlight = false;
       root.removeAttribute('aria-busy');
@@ -118,8 +204,9 @@ function renderPlay(root, initial, name, ctx) {
 
   async function reload() {
     try {
-      cup = await get(`/worldcups/${encodeURIComponent(cup.id)}`);
+      cup = await get(`/worldcups/${encodeURIComponent(cup.id)}`, keyHeaders(cup.id));
       if (cup.finished) await renderChampion(root, cup, name, ctx);
+      else if (!cup.can_pick) renderViewOnly(root, cup, name, ctx);
       else render();
     } catch (err) {
       errors.showError(err);
@@ -132,12 +219,12 @@ function renderPlay(root, initial, name, ctx) {
     errors.clear();
     try {
       await busy(undo, async () => {
-        cup = await del(`/worldcups/${encodeURIComponent(cup.id)}/picks/last`);
+        cup = await del(`/worldcups/${encodeURIComponent(cup.id)}/picks/last`, keyHeaders(cup.id));
         render();
       });
       announce(t('wc.undone', { label: roundLabel(cup) }));
     } catch (err) {
-      errors.showError(err, { conflict: 'wc.nothing_to_undo' });
+      errors.showError(err, { conflict: 'wc.nothing_to_undo', forbidden: 'wc.forbidden' });
     } finally {
       inFlight = false;
       undo.disabled = cup.picks.length === 0;
@@ -166,6 +253,14 @@ function renderPlay(root, initial, name, ctx) {
   ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
 }
 
+/** A round's name without the match: 결승, 4강, 8강, 16강 (Final, Semi-final, …). */
+function roundName(round) {
+  if (round === 2) return t('round.final');
+  if (round === 4) return t('round.semi');
+  if (round === 8) return t('round.quarter');
+  return t('round.of', { n: round });
+}
+
 /** The champion, a share link and the book's ranking. */
 async function renderChampion(root, cup, name, ctx) {
   const champion = cup.champion;
@@ -173,6 +268,22 @@ async function renderChampion(root, cup, name, ctx) {
   const url = `${window.location.origin}/worldcup/${encodeURIComponent(cup.id)}`;
   const ranking = h('section', { class: 'section', 'aria-labelledby': 'ranking-title' },
     h('h2', { id: 'ranking-title' }, t('wc.ranking', { book: name })));
+  const maps = await mapLinks(champion);
+  const path = cup.champion_path?.length
+    ? h('section', { class: 'section champion-path', 'aria-labelledby': 'path-title' },
+        h('h2', { id: 'path-title' }, t('wc.path')),
+        h('ol', { class: 'path-list', 'data-testid': 'champion-path' }, cup.champion_path.map((step) =>
+          h('li', { 'data-food-id': String(step.opponent.id) },
+            foodImage(step.opponent, { className: 'thumb', alt: false }),
+            h('span', null, t('wc.path_step', {
+              label: roundName(step.round),
+              name: step.opponent.name,
+            }))))))
+    : null;
+  const runnerUp = cup.runner_up
+    ? h('p', { class: 'runner-up', 'data-testid': 'runner-up' },
+        h('span', { class: 'badge' }, t('wc.runner_up')), ' ', cup.runner_up.name)
+    : null;
   replace(
     root,
     h('div', { class: 'champion', 'data-testid': 'champion' },
@@ -187,10 +298,14 @@ async function renderChampion(root, cup, name, ctx) {
               champion.description ? h('p', { class: 'champion-desc' }, champion.description) : null,
               champion.details ? h('p', { class: 'champion-details' }, champion.details) : null))
         : null,
+      runnerUp,
+      maps,
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
+        state.user ? h('a', { class: 'btn btn-secondary', href: '/me/worldcups' }, t('wc.my_plays')) : null,
         h('a', { class: 'btn btn-secondary', href: '/' }, t('nav.home')))),
+    path,
     ranking,
   );
   announce(t('wc.champion_announce', { name: champion?.name || '' }));
@@ -236,7 +351,7 @@ export async function fillRanking(section, bookId, highlightId, step = 10) {
     try {
       while (items.length < shown + step && !exhausted) await fetchPage();
       const next = items.slice(shown, shown + step);
-      next.forEach((item, i) => body.append(row(item, shown + i + 1)));
+      next.forEach((item, i) => body.append(row(item, item.rank ?? shown + i + 1)));
       shown += next.length;
       if (!items.length) body.append(h('tr', null, h('td', { colspan: '4', class: 'empty' }, t('ranking.empty'))));
       more.hidden = shown >= items.length && exhausted;
