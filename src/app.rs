@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
+        .merge(crate::previews::router())
         // The docs page also serves the document it renders, at its API path.
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
@@ -172,6 +173,7 @@ impl App {
             visitors: VisitorTracker::default(),
             metrics: crate::metrics::Metrics::default(),
             starts,
+            previews: Default::default(),
         }));
         let router = router(state.clone());
         Ok(App {

@@ -16,6 +16,7 @@ pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
+pub mod previews;
 pub mod quiz;
 pub mod seed;
 pub mod state;

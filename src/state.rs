@@ -26,6 +26,8 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// The group-commit writer of world-cup starts.
     pub starts: crate::worldcup::starts::StartWriter,
+    /// Link previews looked up and images drawn (see `crate::previews`).
+    pub previews: crate::previews::PreviewCache,
 }
 
 impl std::ops::Deref for AppState {

@@ -6,6 +6,7 @@
 //! transaction, so rankings are exact and never scan historical picks.
 
 pub mod bracket;
+pub mod preview;
 pub mod starts;
 
 use std::collections::HashMap;
