@@ -92,13 +92,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Whether a Hangul word ends in a consonant (받침), which picks the particle after it:
-/// `이`/`가`, `은`/`는`. Other scripts count as ending in a vowel.
+/// Whether a word ends in a consonant (받침) when read in Korean, which picks the particle
+/// after it: `이`/`가`, `은`/`는`. A final digit is read as its Korean numeral (1 일, 3 삼…);
+/// Latin letters and other scripts count as ending in a vowel.
 pub fn has_final_consonant(word: &str) -> bool {
-    word.trim_end().chars().next_back().is_some_and(|c| {
-        let c = c as u32;
-        (0xAC00..=0xD7A3).contains(&c) && (c - 0xAC00) % 28 != 0
-    })
+    word.trim_end()
+        .chars()
+        .next_back()
+        .is_some_and(|c| match c {
+            '0' | '1' | '3' | '6' | '7' | '8' => true,
+            c => {
+                let c = c as u32;
+                (0xAC00..=0xD7A3).contains(&c) && (c - 0xAC00) % 28 != 0
+            }
+        })
 }
 
 /// `word` followed by the subject particle `이` or `가`.
@@ -130,6 +137,8 @@ mod tests {
         assert_eq!(with_subject("순대"), "순대가");
         assert_eq!(with_subject("김밥"), "김밥이");
         assert_eq!(with_subject("Pizza"), "Pizza가");
+        assert_eq!(with_subject("분식2"), "분식2가");
+        assert_eq!(with_subject("분식3"), "분식3이");
         assert!(!has_final_consonant(""));
     }
 

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 pub use self::cache::PreviewCache;
 use self::draw::{Card, Fonts, Layout};
 pub use self::meta::PageMeta;
-use self::meta::{has_final_consonant, with_subject};
+use self::meta::with_subject;
 use crate::catalog::preview::{FoodPicture, book_preview, home_pictures};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -132,15 +132,10 @@ pub async fn preview(state: &AppState, subject: &Subject) -> AppResult<Option<Ar
                     .champion
                     .clone()
                     .map_or_else(|| "(삭제된 음식)".to_owned(), |c| c.name);
-                let topic = if has_final_consonant(&champion) {
-                    "은"
-                } else {
-                    "는"
-                };
                 (
                     format!("{champion} 우승! · {book}"),
                     format!(
-                        "{book} {}강에서 {} 우승했어요. 너의 우승 음식{topic} 뭐야?",
+                        "{book} {}강에서 {} 우승했어요. 너의 우승 음식은 뭐야?",
                         w.size,
                         with_subject(&champion)
                     ),
