@@ -237,7 +237,7 @@ async fn every_page_kind_has_its_own_absolute_escaped_head(engine: Engine) {
     let (status, html) = page(&app, &format!("/books/{book}")).await;
     assert_eq!(status, StatusCode::OK);
     let (title, description, image) = check_head(head(&html), &base, &format!("/books/{book}"));
-    assert_eq!(title, "분식 월드컵 · 음식 월드컵");
+    assert_eq!(title, "분식 월드컵 · 입맛");
     assert!(
         description.starts_with("음식 4개 · 2번 플레이"),
         "{description}"

@@ -122,11 +122,7 @@ pub async fn preview(state: &AppState, subject: &Subject) -> AppResult<Option<Ar
             finish(meta, card, &e.pictures[..e.pictures.len().min(2)])
         }),
         Subject::Worldcup(id) => worldcup_preview(&state.db, id).await?.map(|w| {
-            let book = if w.book_name.is_empty() {
-                "음식 월드컵".to_owned()
-            } else {
-                w.book_name.clone()
-            };
+            let book = cup_name(&w.book_name);
             let (meta_title, description, card, pictures) = if w.finished {
                 let champion = w
                     .champion
@@ -196,13 +192,13 @@ pub async fn preview(state: &AppState, subject: &Subject) -> AppResult<Option<Ar
                     names: b.pictures.iter().map(|p| p.name.clone()).collect(),
                 };
                 let meta = PageMeta {
-                    title: format!("{} · 음식 월드컵", b.name),
+                    title: format!("{} · 입맛", cup_name(&b.name)),
                     description: format!(
                         "{facts}. 둘 중 더 먹고 싶은 쪽을 골라 나만의 우승 음식을 찾아보세요."
                     ),
                     path: format!("/books/{}", b.id),
                     image_path: format!("/og/books/{}.png", b.id),
-                    image_alt: format!("{} 음식 월드컵", b.name),
+                    image_alt: cup_name(&b.name),
                     noindex: false,
                 };
                 finish(meta, card, &b.pictures)
@@ -214,6 +210,18 @@ pub async fn preview(state: &AppState, subject: &Subject) -> AppResult<Option<Ar
     let built = Arc::new(built);
     state.previews.remember(&key, built.clone());
     Ok(Some(built))
+}
+
+/// A world cup's name as people say it: book names usually end in "월드컵" already.
+fn cup_name(book: &str) -> String {
+    let book = book.trim();
+    if book.is_empty() {
+        "음식 월드컵".to_owned()
+    } else if book.ends_with("월드컵") {
+        book.to_owned()
+    } else {
+        format!("{book} 월드컵")
+    }
 }
 
 fn home(pictures: &[FoodPicture]) -> Preview {
@@ -367,6 +375,7 @@ async fn image_response(
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
+        let started = std::time::Instant::now();
         let (png, drew) = state
             .previews
             .image(&preview.version, || render(state.clone(), preview.clone()))
@@ -379,6 +388,14 @@ async fn image_response(
             "x-preview-cache",
             HeaderValue::from_static(if drew { "miss" } else { "hit" }),
         );
+        if drew {
+            // Reading the photos, drawing and encoding: what `bench/previews.sh` reports.
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::debug!(version = %preview.version, ms, "drew a preview image");
+            if let Ok(v) = HeaderValue::from_str(&format!("render;dur={ms:.1}")) {
+                headers.insert("server-timing", v);
+            }
+        }
         response
     };
     let headers = response.headers_mut();

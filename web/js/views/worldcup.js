@@ -5,6 +5,7 @@ import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
 import { store } from '../state.js';
 import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+import { championText, shareSheet } from '../share.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -187,6 +188,7 @@ async function renderChampion(root, cup, name, ctx) {
               champion.description ? h('p', { class: 'champion-desc' }, champion.description) : null,
               champion.details ? h('p', { class: 'champion-details' }, champion.details) : null))
         : null,
+      shareSheet({ url, text: championText(name, champion?.name || '') }),
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
