@@ -257,29 +257,31 @@ fn draw_text(fonts: &Fonts, canvas: &mut RgbImage, card: &Card) {
     let x = left as f32;
     let mut y = 56.0;
 
-    let kicker = PxScale::from(30.0);
+    // `PxScale` is the font's ascent-to-descent height: for Noto CJK about 1.45 em, so 72
+    // gives 50-px glyphs.
+    let kicker = PxScale::from(34.0);
     let line = fit_line(&fonts.bold, kicker, &card.kicker, width);
     draw_line(canvas, &fonts.bold, kicker, &line, x, y, TEAL, width);
-    y += 62.0;
+    y += 64.0;
 
-    let title = PxScale::from(62.0);
+    let title = PxScale::from(72.0);
     let lines = wrap(&fonts.bold, title, &card.title, width, 3);
     for line in &lines {
         draw_line(canvas, &fonts.bold, title, line, x, y, INK, width);
-        y += 80.0;
+        y += 86.0;
     }
-    y += 14.0;
+    y += 10.0;
 
     // The subtitle takes the lines left above the footer.
     let footer_y = IMAGE_HEIGHT as f32 - PAD as f32 - 64.0 - 58.0;
-    let sub = PxScale::from(34.0);
-    let room = ((footer_y - 12.0 - y) / 48.0).floor().max(0.0) as usize;
+    let sub = PxScale::from(40.0);
+    let room = ((footer_y - 8.0 - y) / 54.0).floor().max(0.0) as usize;
     for line in wrap(&fonts.regular, sub, &card.subtitle, width, room.min(3)) {
         draw_line(canvas, &fonts.regular, sub, &line, x, y, MUTED, width);
-        y += 48.0;
+        y += 54.0;
     }
 
-    let foot = PxScale::from(30.0);
+    let foot = PxScale::from(36.0);
     let line = fit_line(&fonts.regular, foot, &card.footer, width);
     draw_line(canvas, &fonts.regular, foot, &line, x, footer_y, INK, width);
 
@@ -531,7 +533,7 @@ mod tests {
     #[test]
     fn long_text_is_wrapped_then_cut_with_an_ellipsis() {
         let fonts = Fonts::load();
-        let scale = PxScale::from(62.0);
+        let scale = PxScale::from(72.0);
         let text =
             "아주아주 긴 제목이 들어가면 세 줄 안에서 잘리고 말줄임표로 끝나야 합니다 정말로";
         let lines = wrap(&fonts.bold, scale, text, 496.0, 3);
@@ -547,7 +549,7 @@ mod tests {
     #[test]
     fn a_word_wider_than_the_line_is_broken_inside() {
         let fonts = Fonts::load();
-        let scale = PxScale::from(62.0);
+        let scale = PxScale::from(72.0);
         let lines = wrap(&fonts.bold, scale, &"가".repeat(40), 496.0, 2);
         assert_eq!(lines.len(), 2);
         assert!(lines[1].ends_with('…'));

@@ -36,7 +36,7 @@ use crate::state::AppState;
 use crate::worldcup::preview::worldcup_preview;
 
 /// Bumped whenever the drawing changes, so that every image is drawn again.
-const DRAW_VERSION: &str = "1";
+const DRAW_VERSION: &str = "2";
 /// How long browsers and crawlers may reuse an image without asking again.
 const IMAGE_CACHE_CONTROL: &str = "public, max-age=600";
 
