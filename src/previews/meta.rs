@@ -103,7 +103,7 @@ pub fn has_final_consonant(word: &str) -> bool {
             '0' | '1' | '3' | '6' | '7' | '8' => true,
             c => {
                 let c = c as u32;
-                (0xAC00..=0xD7A3).contains(&c) && (c - 0xAC00) % 28 != 0
+                (0xAC00..=0xD7A3).contains(&c) && !(c - 0xAC00).is_multiple_of(28)
             }
         })
 }
