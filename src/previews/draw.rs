@@ -556,6 +556,31 @@ mod tests {
     }
 
     #[test]
+    fn overlong_text_never_leaves_the_text_panel() {
+        let fonts = Fonts::load();
+        let long = "아주 긴 글 ".repeat(30) + &"W".repeat(80);
+        let card = Card {
+            kicker: long.clone(),
+            title: long.clone(),
+            subtitle: long.clone(),
+            footer: long.clone(),
+            layout: Layout::Single,
+            names: vec![long.clone()],
+        };
+        let png = draw(&fonts, &card, &[None]).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        // The right margin and the gap between photo and text stay blank paper.
+        for y in 0..IMAGE_HEIGHT {
+            for x in (IMAGE_WIDTH - PAD as u32 + 2)..IMAGE_WIDTH {
+                assert_eq!(*img.get_pixel(x, y), PAPER, "ink at ({x}, {y})");
+            }
+            for x in PHOTO_WIDTH..(PHOTO_WIDTH + PAD as u32 - 2) {
+                assert_eq!(*img.get_pixel(x, y), PAPER, "ink at ({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
     fn every_layout_draws_a_png_of_the_preview_size() {
         let fonts = Fonts::load();
         let photo = DynamicImage::new_rgb8(300, 200);
