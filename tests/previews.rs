@@ -244,6 +244,24 @@ async fn every_page_kind_has_its_own_absolute_escaped_head(engine: Engine) {
     );
     assert!(image.starts_with(&format!("{base}/og/books/{book}.png?v=")));
 
+    // Pages are revalidated: the same page with its ETag is a 304.
+    let first = app
+        .client
+        .get(app.url(&format!("/books/{book}")))
+        .send()
+        .await
+        .unwrap();
+    let etag = first.headers()[ETAG].clone();
+    assert_eq!(first.headers()[CACHE_CONTROL], "no-cache");
+    let again = app
+        .client
+        .get(app.url(&format!("/books/{book}")))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
     // Pages without a subject of their own get the site's head, on their own URL.
     let (status, html) = page(&app, "/quiz/new").await;
     assert_eq!(status, StatusCode::OK);
