@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::ops::router())
         .merge(crate::media::router())
+        .merge(crate::previews::router())
         // The docs page also serves the document it renders, at its API path.
         // The document, finished once, and the page that renders it (its own CSP).
         .merge(crate::headers::docs_policy(crate::apidocs::router(
@@ -194,6 +195,7 @@ impl App {
             server_key,
             db_health: crate::db::health::DbHealth::default(),
             image_work: crate::media::image_bound(),
+            previews: Default::default(),
         }));
         let router = router(state.clone());
         Ok(App {

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod ops;
+pub mod previews;
 pub mod process_metrics;
 pub mod quiz;
 pub mod secrets;

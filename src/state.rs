@@ -34,6 +34,8 @@ pub struct Shared {
     pub db_health: crate::db::health::DbHealth,
     /// Hardening (issue 10b): the bound on image decoding.
     pub image_work: crate::bounded::Bound,
+    /// Link previews looked up and images drawn (see `crate::previews`).
+    pub previews: crate::previews::PreviewCache,
 }
 
 impl std::ops::Deref for AppState {

@@ -398,16 +398,17 @@ async fn the_openapi_document_describes_every_route() {
 #[tokio::test]
 async fn every_app_path_serves_the_web_app() {
     let app = TestApp::spawn(Engine::Sqlite).await;
-    for path in [
-        "/",
-        "/quiz/ABC234",
-        "/worldcup/some-id",
-        "/login",
-        "/admin",
-        "/quiz/ABC234/attempts/john.doe",
+    // Share links whose code or id names nothing still get the app, with status 404.
+    for (path, status) in [
+        ("/", StatusCode::OK),
+        ("/login", StatusCode::OK),
+        ("/admin", StatusCode::OK),
+        ("/quiz/ABC234", StatusCode::NOT_FOUND),
+        ("/worldcup/some-id", StatusCode::NOT_FOUND),
+        ("/quiz/ABC234/attempts/john.doe", StatusCode::NOT_FOUND),
     ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.status(), status, "{path}");
         assert!(
             response.headers()["content-type"]
                 .to_str()

@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod model;
+pub mod preview;
 pub mod queries;
 pub mod today;
 

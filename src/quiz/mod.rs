@@ -7,6 +7,7 @@
 
 pub mod bank;
 pub mod model;
+pub mod preview;
 pub mod queries;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod bracket;
 pub mod mine;
+pub mod preview;
 pub mod starts;
 pub mod stats;
 

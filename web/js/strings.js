@@ -300,6 +300,15 @@ export const ko = {
   'plays.resume': '이어서 하기',
   'plays.view': '결과 보기',
   'plays.champion': '우승: {name}',
+  // Share sheet (web/js/share.js, issue 13)
+  'share.button': '공유하기',
+  'share.copy': '링크 복사',
+  'share.x': 'X에 올리기',
+  'share.cup': '{book} 월드컵',
+  'share.cup_plain': '음식 월드컵',
+  'share.champion_text': '내 {cup} 우승은 {name}! 너는?',
+  'share.exam_text': '내 입맛 퀴즈 “{title}” — 나를 얼마나 잘 아는지 맞혀 봐!',
+  'share.result_text': '{author}님의 입맛 퀴즈에서 {total}문제 중 {score}문제 맞혔어! 너도 도전해 봐.',
 };
 
 export const en = {
@@ -602,4 +611,13 @@ export const en = {
   'plays.resume': 'Continue',
   'plays.view': 'See result',
   'plays.champion': 'Champion: {name}',
+  // Share sheet (web/js/share.js, issue 13)
+  'share.button': 'Share',
+  'share.copy': 'Copy link',
+  'share.x': 'Post on X',
+  'share.cup': '{book} world cup',
+  'share.cup_plain': 'food world cup',
+  'share.champion_text': 'My {cup} champion is {name}! What’s yours?',
+  'share.exam_text': 'My taste quiz “{title}”: how well do you know me?',
+  'share.result_text': 'I got {score} of {total} right in {author}’s taste quiz! Your turn.',
 };

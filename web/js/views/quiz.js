@@ -5,6 +5,7 @@ import { get, post, put, query } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { state, navigate, loginHref } from '../state.js';
 import { busy, field, foodImage, messageSlot, pageTitle, shareBox, showFieldErrors, srOnly, announce } from '../ui.js';
+import { examText, resultText, shareSheet } from '../share.js';
 
 const CODE_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
 
@@ -184,6 +185,7 @@ function renderCreated(root, exam) {
       pageTitle(t('quiz.created')),
       h('p', null, t('quiz.created_lead', { title: exam.title, n: exam.question_count })),
       h('p', { class: 'code-display' }, srOnly(t('quiz.code') + ' '), h('span', { 'data-testid': 'exam-code' }, exam.code)),
+      shareSheet({ url: shareUrl(exam.code), text: examText(exam.title) }),
       shareBox(shareUrl(exam.code), t('quiz.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-secondary', href: `/quiz/${exam.code}/scoreboard` }, t('quiz.scoreboard')),
@@ -318,6 +320,7 @@ function renderResult(root, exam, result, outcome, retake) {
       summary,
       resultLegend(),
       resultList(result),
+      shareSheet({ url: shareUrl(exam.code), text: resultText(exam.author, result.score, result.total) }),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/quiz/${exam.code}/scoreboard`, 'data-testid': 'scoreboard-link' }, t('quiz.scoreboard')),
         retake ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: retake }, t('quiz.retake')) : null)));

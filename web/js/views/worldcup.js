@@ -7,6 +7,7 @@ import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
 import { state, store } from '../state.js';
 import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+import { championText, shareSheet } from '../share.js';
 
 /** Taps within this long after a new match appears are ignored (a double tap never skips). */
 export const TAP_GUARD_MS = 300;
@@ -300,6 +301,7 @@ async function renderChampion(root, cup, name, ctx) {
         : null,
       runnerUp,
       maps,
+      shareSheet({ url, text: championText(name, champion?.name || '') }),
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
