@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod import_django;
 pub mod maintenance;
 pub mod media;
 pub mod metrics;
