@@ -1,6 +1,7 @@
 //! Members: sign-up, log-in, sessions, favourites and the daily visitor count.
 
 pub mod auth;
+pub mod reset;
 pub mod throttle;
 
 use axum::extract::State;
