@@ -317,7 +317,8 @@ async fn import_django(
     if let Some(file) = report_file {
         let mut json = serde_json::to_vec_pretty(&report)?;
         json.push(b'\n');
-        std::fs::write(&file, json).map_err(|e| anyhow::anyhow!("writing {}: {e}", file.display()))?;
+        std::fs::write(&file, json)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", file.display()))?;
     }
     Ok(())
 }

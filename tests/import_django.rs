@@ -461,21 +461,27 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
 
     // Counts per kind.
     let c = &report.counts;
-    assert_eq!((c.categories.found, c.categories.created), (3, 3), "{report:#?}");
+    assert_eq!(
+        (c.categories.found, c.categories.created),
+        (3, 3),
+        "{report:#?}"
+    );
     assert_eq!((c.foods.found, c.foods.created), (8, 8));
     assert_eq!((c.books.created, c.book_foods.created), (2, 12));
     // Pair 5 merges into pair 1; pair 6 (a food against itself) is skipped.
     assert_eq!(
-        (c.pairs.found, c.pairs.created, c.pairs.existing, c.pairs.skipped),
+        (
+            c.pairs.found,
+            c.pairs.created,
+            c.pairs.existing,
+            c.pairs.skipped
+        ),
         (6, 4, 1, 1)
     );
     assert_eq!((c.members.found, c.members.created), (6, 6));
     assert_eq!(c.favorites.created, 4);
     // Exam 4 asks only the skipped pair: nothing left to ask.
-    assert_eq!(
-        (c.exams.found, c.exams.created, c.exams.skipped),
-        (4, 3, 1)
-    );
+    assert_eq!((c.exams.found, c.exams.created, c.exams.skipped), (4, 3, 1));
     assert_eq!(c.questions.created, 9);
     // Exam 1: 5 participants, exam 2: jinsu (minji's own guess is skipped), exam 3: jinsu;
     // bora's stray row for exam 1 belongs to exam 3's question and is dropped.
@@ -484,7 +490,11 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
         (8, 7, 1)
     );
     assert_eq!(
-        (c.visitor_days.found, c.visitor_days.created, c.visitor_days.skipped),
+        (
+            c.visitor_days.found,
+            c.visitor_days.created,
+            c.visitor_days.skipped
+        ),
         (2, 2, 1)
     );
     let i = &report.images;
@@ -586,7 +596,10 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
     // Her partial-free attempt and its per-question result.
     let (status, result) = app.get_as(token, "/api/v1/exams/3F2A1/attempt").await;
     assert_eq!(status, StatusCode::OK, "{result}");
-    assert_eq!((result["score"].as_i64(), result["total"].as_i64()), (Some(3), Some(4)));
+    assert_eq!(
+        (result["score"].as_i64(), result["total"].as_i64()),
+        (Some(3), Some(4))
+    );
 
     ipmat::accounts::reset::reset_password(&app.db, "member", "fresh-password-2")
         .await
@@ -619,15 +632,21 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
         .count();
     assert_eq!(answered, 2, "a partial attempt keeps only its answers");
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM django_imports WHERE kind = 'attempt' AND note LIKE 'partial%'")
-            .await,
+        app.scalar(
+            "SELECT COUNT(*) FROM django_imports WHERE kind = 'attempt' AND note LIKE 'partial%'"
+        )
+        .await,
         2,
         "partial attempts are flagged"
     );
 
     // Books: order, play counts, members, covers.
     let (_, books) = app.get("/api/v1/books").await;
-    let books = books.as_array().or_else(|| books["items"].as_array()).unwrap().clone();
+    let books = books
+        .as_array()
+        .or_else(|| books["items"].as_array())
+        .unwrap()
+        .clone();
     assert_eq!(books[0]["name"], "면 월드컵", "by priority");
     assert_eq!(books[0]["play_count"], 7);
     assert_eq!(books[0]["food_count"], 4);
@@ -656,9 +675,16 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
     assert_eq!(categories, ["경희대맛집", "한식"]);
     assert_eq!(image_size(&app, &jokbal["image_url"]).await, (600, 450));
     assert_eq!(image_size(&app, &jokbal["alt_image_url"]).await, (40, 30));
-    assert_eq!(image_size(&app, &food_named(&app, "라면").await["image_url"]).await, (300, 200));
+    assert_eq!(
+        image_size(&app, &food_named(&app, "라면").await["image_url"]).await,
+        (300, 200)
+    );
     for name in ["냉면", "떡볶이", "김밥"] {
-        assert_eq!(food_named(&app, name).await["image_url"], Value::Null, "{name}");
+        assert_eq!(
+            food_named(&app, name).await["image_url"],
+            Value::Null,
+            "{name}"
+        );
     }
     assert_eq!(food_named(&app, "김밥").await["categories"], json!([]));
     assert_eq!(food_named(&app, "짬뽕").await["description"], "얼큰한 짬뽕");
@@ -668,7 +694,10 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
     // Visitor counts per day, duplicates summed.
     let admin = app.admin().await;
     let (status, days) = app
-        .get_as(&admin, "/api/v1/stats/visitors?from=2019-03-01&to=2019-03-02")
+        .get_as(
+            &admin,
+            "/api/v1/stats/visitors?from=2019-03-01&to=2019-03-02",
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{days}");
     assert_eq!(
@@ -678,7 +707,10 @@ async fn the_original_moves_in_with_its_images_over_http(engine: Engine) {
 
     // New exams still get 6-character codes.
     let (_, pairs) = app.get("/api/v1/quiz/pairs?count=1").await;
-    let pair = &pairs.as_array().or_else(|| pairs["items"].as_array()).unwrap()[0];
+    let pair = &pairs
+        .as_array()
+        .or_else(|| pairs["items"].as_array())
+        .unwrap()[0];
     let (status, exam) = app
         .post(
             "/api/v1/exams",
@@ -713,7 +745,11 @@ async fn a_dry_run_writes_nothing_and_a_second_run_adds_nothing(engine: Engine) 
     assert_eq!(exams_first, 3);
 
     let second = import(&app, &original, media(), false).await;
-    assert_eq!(row_counts(&app).await, after_first, "a second run adds nothing");
+    assert_eq!(
+        row_counts(&app).await,
+        after_first,
+        "a second run adds nothing"
+    );
     assert_eq!(stored_files(&app.media_dir), files);
     let c = &second.counts;
     for (kind, count) in [
@@ -739,7 +775,11 @@ async fn a_dry_run_writes_nothing_and_a_second_run_adds_nothing(engine: Engine) 
     assert!(second.renamed_members.is_empty() && second.changed_codes.is_empty());
     // The play counts were not added twice.
     let (_, books) = app.get("/api/v1/books").await;
-    let books = books.as_array().or_else(|| books["items"].as_array()).unwrap().clone();
+    let books = books
+        .as_array()
+        .or_else(|| books["items"].as_array())
+        .unwrap()
+        .clone();
     assert_eq!(books[1]["play_count"], 42);
 
     // A member who deleted their account after the import is not brought back.
@@ -755,7 +795,8 @@ async fn a_dry_run_writes_nothing_and_a_second_run_adds_nothing(engine: Engine) 
     let third = import(&app, &original, media(), false).await;
     assert_eq!(third.counts.members.created, 0);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM users WHERE username_key = 'bora'").await,
+        app.scalar("SELECT COUNT(*) FROM users WHERE username_key = 'bora'")
+            .await,
         0
     );
     assert_eq!(third.counts.attempts.created, 0);
@@ -791,22 +832,51 @@ async fn the_command_line_imports_from_a_media_folder_and_writes_a_report(engine
 
     let dry = ipmat(
         &dir,
-        &["import-django", "--from", &original.url, "--media", media_arg, "--dry-run"],
+        &[
+            "import-django",
+            "--from",
+            &original.url,
+            "--media",
+            media_arg,
+            "--dry-run",
+        ],
         &vars,
     );
     let stdout = String::from_utf8_lossy(&dry.stdout).into_owned();
-    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
     assert!(stdout.contains("dry run"), "{stdout}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM foods").await, 0);
 
     let run = ipmat(
         &dir,
-        &["import-django", "--from", &original.url, "--media", media_arg, "--report", report_arg],
+        &[
+            "import-django",
+            "--from",
+            &original.url,
+            "--media",
+            media_arg,
+            "--report",
+            report_arg,
+        ],
         &vars,
     );
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    for words in ["members", "김철수 -> member", "3F2A1", "partial attempts", "imgs/naengmyeon.jpg"] {
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for words in [
+        "members",
+        "김철수 -> member",
+        "3F2A1",
+        "partial attempts",
+        "imgs/naengmyeon.jpg",
+    ] {
         assert!(stdout.contains(words), "{words:?} missing from\n{stdout}");
     }
     let report: Value = serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
@@ -825,11 +895,22 @@ async fn the_command_line_imports_from_a_media_folder_and_writes_a_report(engine
     // No password travels: the import never stores the original's.
     assert!(!report.to_string().contains("bora1998"));
     let (_, food) = app.get("/api/v1/foods?q=%EC%A1%B1%EB%B0%9C").await;
-    assert_eq!(image_size(&app, &food["items"][0]["image_url"]).await, (600, 450));
+    assert_eq!(
+        image_size(&app, &food["items"][0]["image_url"]).await,
+        (600, 450)
+    );
 
     // An operator hands out a generated password.
-    let reset = ipmat(&dir, &["user", "reset-password", "jinsu", "--generate"], &vars);
-    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+    let reset = ipmat(
+        &dir,
+        &["user", "reset-password", "jinsu", "--generate"],
+        &vars,
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
     let line = String::from_utf8_lossy(&reset.stdout).into_owned();
     let password = line.trim().strip_prefix("jinsu: ").expect("name: password");
     let (status, _) = login(&app, "jinsu", password).await;

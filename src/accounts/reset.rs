@@ -22,12 +22,21 @@ pub fn generate_password() -> String {
 pub async fn reset_password(db: &Db, username: &str, password: &str) -> anyhow::Result<()> {
     super::validate_password(password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
     let key = username.trim().to_lowercase();
-    let id = fetch_i64(db, "SELECT id FROM users WHERE username_key = ?", vals![key.clone()])
-        .await?
-        .with_context(|| format!("no member is called {username}"))?;
+    let id = fetch_i64(
+        db,
+        "SELECT id FROM users WHERE username_key = ?",
+        vals![key.clone()],
+    )
+    .await?
+    .with_context(|| format!("no member is called {username}"))?;
     let hash = super::auth::hash_password(password.to_owned()).await?;
     let txn = crate::db::begin(db).await?;
-    exec(&txn, "UPDATE users SET password_hash = ? WHERE id = ?", vals![hash, id]).await?;
+    exec(
+        &txn,
+        "UPDATE users SET password_hash = ? WHERE id = ?",
+        vals![hash, id],
+    )
+    .await?;
     exec(&txn, "DELETE FROM sessions WHERE user_id = ?", vals![id]).await?;
     txn.commit().await?;
     Ok(())

@@ -22,7 +22,10 @@ struct NameId {
     name: String,
 }
 
-async fn ids_by_name(txn: &DatabaseTransaction, table: &str) -> anyhow::Result<HashMap<String, i64>> {
+async fn ids_by_name(
+    txn: &DatabaseTransaction,
+    table: &str,
+) -> anyhow::Result<HashMap<String, i64>> {
     Ok(
         fetch_all::<NameId>(txn, &format!("SELECT id, name FROM {table}"), vec![])
             .await?
@@ -58,7 +61,12 @@ pub(super) async fn categories(
                 id
             }
             None => {
-                let id = insert_returning_id(txn, "INSERT INTO categories (name) VALUES (?)", vals![name.clone()]).await?;
+                let id = insert_returning_id(
+                    txn,
+                    "INSERT INTO categories (name) VALUES (?)",
+                    vals![name.clone()],
+                )
+                .await?;
                 existing.insert(name, id);
                 count.created += 1;
                 id
@@ -101,12 +109,20 @@ async fn image(
         }
         Outcome::Missing(why) => {
             report.images.missing += 1;
-            report.skip("image", format!("{original_key} ({kind} {item})"), format!("missing: {why}"));
+            report.skip(
+                "image",
+                format!("{original_key} ({kind} {item})"),
+                format!("missing: {why}"),
+            );
             None
         }
         Outcome::Broken(why) => {
             report.images.broken += 1;
-            report.skip("image", format!("{original_key} ({kind} {item})"), format!("broken: {why}"));
+            report.skip(
+                "image",
+                format!("{original_key} ({kind} {item})"),
+                format!("broken: {why}"),
+            );
             None
         }
     })
@@ -268,7 +284,11 @@ pub(super) async fn books(
             )
             .await?;
         } else if b.play_count < 0 {
-            report.change("book", &name, format!("play count {} taken as 0", b.play_count));
+            report.change(
+                "book",
+                &name,
+                format!("play count {} taken as 0", b.play_count),
+            );
         }
         existing.insert(name, id);
         ids.books.insert(b.id, id);
@@ -294,7 +314,11 @@ pub(super) async fn pairs(
         let (Some(&left), Some(&right)) = (ids.foods.get(&p.left_id), ids.foods.get(&p.right_id))
         else {
             report.counts.pairs.skipped += 1;
-            report.skip("pair", format!("#{}", p.id), "a food of the pair was not imported");
+            report.skip(
+                "pair",
+                format!("#{}", p.id),
+                "a food of the pair was not imported",
+            );
             continue;
         };
         if left == right {
@@ -329,7 +353,11 @@ pub(super) async fn pairs(
         if inserted > 0 {
             report.counts.pairs.created += 1;
         } else if seen.contains(&(low, high)) {
-            report.change("pair", format!("#{}", p.id), "the same two foods as an earlier pair; merged");
+            report.change(
+                "pair",
+                format!("#{}", p.id),
+                "the same two foods as an earlier pair; merged",
+            );
             report.counts.pairs.existing += 1;
         } else {
             report.counts.pairs.existing += 1;

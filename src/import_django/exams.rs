@@ -61,7 +61,11 @@ pub(super) async fn exams(
         let Some((author_id, _)) = ids.members.get(&e.author) else {
             report.counts.exams.skipped += 1;
             report.counts.questions.skipped += qs.len();
-            report.skip("exam", item, format!("its author {:?} was not imported", e.author));
+            report.skip(
+                "exam",
+                item,
+                format!("its author {:?} was not imported", e.author),
+            );
             continue;
         };
         // The questions, in the author's order: each a pair of the bank once, answered with
@@ -76,7 +80,10 @@ pub(super) async fn exams(
             };
             let answer = ids.foods.get(&q.answer_id).copied();
             if answer != Some(pair.left) && answer != Some(pair.right) {
-                dropped.push(format!("question #{}: the answer is not one of its pair", q.id));
+                dropped.push(format!(
+                    "question #{}: the answer is not one of its pair",
+                    q.id
+                ));
                 continue;
             }
             if !pairs_used.insert(pair.id) {
@@ -169,12 +176,19 @@ pub(super) async fn exams(
             .iter()
             .enumerate()
             .flat_map(|(i, &(_, pair, answer))| {
-                [exam_id.into(), (i as i64).into(), pair.into(), answer.into()]
+                [
+                    exam_id.into(),
+                    (i as i64).into(),
+                    pair.into(),
+                    answer.into(),
+                ]
             })
             .collect();
         exec(
             txn,
-            &format!("INSERT INTO exam_questions (exam_id, ordinal, pair_id, answer_id) VALUES {rows}"),
+            &format!(
+                "INSERT INTO exam_questions (exam_id, ordinal, pair_id, answer_id) VALUES {rows}"
+            ),
             values,
         )
         .await?;
@@ -200,8 +214,11 @@ pub(super) async fn attempts(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let imported = ledger::load(txn, ledger::ATTEMPT).await?;
-    let question_exam: HashMap<i64, i64> =
-        original.questions.iter().map(|q| (q.id, q.exam_id)).collect();
+    let question_exam: HashMap<i64, i64> = original
+        .questions
+        .iter()
+        .map(|q| (q.id, q.exam_id))
+        .collect();
     // (original exam, participant) → question → (guess row id, guessed food)
     let mut groups: BTreeMap<(i64, String), HashMap<i64, (i64, i64)>> = BTreeMap::new();
     let mut stray = 0;
@@ -247,7 +264,11 @@ pub(super) async fn attempts(
         };
         if member == exam.author {
             report.counts.attempts.skipped += 1;
-            report.skip("attempt", item, "authors may not take their own exam in ipmat");
+            report.skip(
+                "attempt",
+                item,
+                "authors may not take their own exam in ipmat",
+            );
             continue;
         }
         let key = format!("{exam_old}:{member}");
@@ -258,7 +279,8 @@ pub(super) async fn attempts(
         // Guesses of imported questions only, and only foods of the question's pair.
         let mut kept: Vec<(i64, i64)> = Vec::new();
         let mut by_question: HashMap<i64, i64> = HashMap::new();
-        let answers: HashMap<i64, i64> = exam.questions.iter().map(|(&q, &(_, a))| (q, a)).collect();
+        let answers: HashMap<i64, i64> =
+            exam.questions.iter().map(|(&q, &(_, a))| (q, a)).collect();
         let mut odd = 0;
         for (question, (_, guess)) in &guesses {
             let Some(&(pair_id, _)) = exam.questions.get(question) else {

@@ -28,7 +28,8 @@ pub(super) async fn members(
         username: String,
         username_key: String,
     }
-    let users = fetch_all::<UserRow>(txn, "SELECT id, username, username_key FROM users", vec![]).await?;
+    let users =
+        fetch_all::<UserRow>(txn, "SELECT id, username, username_key FROM users", vec![]).await?;
     let ours: HashSet<i64> = imported.values().copied().collect();
     let taken: HashSet<String> = users
         .iter()
@@ -45,9 +46,14 @@ pub(super) async fn members(
         if let Some(&user_id) = imported.get(&m.login) {
             report.counts.members.existing += 1;
             if let Some(u) = users.iter().find(|u| u.id == user_id) {
-                ids.members.insert(m.login.clone(), (user_id, u.username.clone()));
+                ids.members
+                    .insert(m.login.clone(), (user_id, u.username.clone()));
             } else {
-                report.skip("member", &m.login, "imported before, and the account was deleted since");
+                report.skip(
+                    "member",
+                    &m.login,
+                    "imported before, and the account was deleted since",
+                );
             }
             continue;
         }
@@ -109,7 +115,8 @@ pub(super) async fn favorites(
         "INTO favorites (user_id, book_id, created_at) VALUES (?, ?, ?)",
     );
     for f in &original.favorites {
-        let (Some((user_id, _)), Some(&book_id)) = (ids.members.get(&f.member), ids.books.get(&f.book_id))
+        let (Some((user_id, _)), Some(&book_id)) =
+            (ids.members.get(&f.member), ids.books.get(&f.book_id))
         else {
             report.counts.favorites.skipped += 1;
             report.skip(

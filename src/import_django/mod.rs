@@ -142,7 +142,10 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
     } else {
         None
     };
-    async fn open(outer: &Option<DatabaseTransaction>, db: &Db) -> anyhow::Result<DatabaseTransaction> {
+    async fn open(
+        outer: &Option<DatabaseTransaction>,
+        db: &Db,
+    ) -> anyhow::Result<DatabaseTransaction> {
         Ok(match outer {
             Some(t) => t.begin().await?,
             None => crate::db::begin(db).await?,
@@ -158,14 +161,32 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
     let bar = stage("foods", original.foods.len());
     let txn = open(&outer, target).await?;
     let mut stored = Vec::new();
-    let result = catalog::foods(&txn, &original, &images, &mut ids, &mut report, &bar, &mut stored).await;
+    let result = catalog::foods(
+        &txn,
+        &original,
+        &images,
+        &mut ids,
+        &mut report,
+        &bar,
+        &mut stored,
+    )
+    .await;
     finish_stage(txn, result, "the foods", target, storage, &stored).await?;
     bar.finish();
 
     let bar = stage("books", original.books.len());
     let txn = open(&outer, target).await?;
     let mut stored = Vec::new();
-    let result = catalog::books(&txn, &original, &images, &mut ids, &mut report, &bar, &mut stored).await;
+    let result = catalog::books(
+        &txn,
+        &original,
+        &images,
+        &mut ids,
+        &mut report,
+        &bar,
+        &mut stored,
+    )
+    .await;
     finish_stage(txn, result, "the books", target, storage, &stored).await?;
     bar.finish();
 
@@ -216,10 +237,7 @@ async fn finish_stage(
     stored: &[String],
 ) -> anyhow::Result<()> {
     match result {
-        Ok(()) => txn
-            .commit()
-            .await
-            .with_context(|| format!("saving {what}")),
+        Ok(()) => txn.commit().await.with_context(|| format!("saving {what}")),
         Err(e) => {
             txn.rollback().await.ok();
             crate::media::release_unreferenced(db, storage, stored.to_vec()).await;

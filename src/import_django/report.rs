@@ -99,7 +99,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub(super) fn skip(&mut self, kind: &'static str, item: impl Into<String>, reason: impl Into<String>) {
+    pub(super) fn skip(
+        &mut self,
+        kind: &'static str,
+        item: impl Into<String>,
+        reason: impl Into<String>,
+    ) {
         self.skipped.push(Note {
             kind,
             item: item.into(),

@@ -240,7 +240,15 @@ mod tests {
     #[test]
     fn valid_login_names_are_kept_and_others_mapped_to_unique_valid_ones() {
         let got = names(
-            &["jinsu", "김철수", "ab", "a b c d", "Jinsu", "member", "admin"],
+            &[
+                "jinsu",
+                "김철수",
+                "ab",
+                "a b c d",
+                "Jinsu",
+                "member",
+                "admin",
+            ],
             &["admin"],
         );
         let plain: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
@@ -277,7 +285,10 @@ mod tests {
     fn impossible_birth_dates_become_none() {
         let today = time::macros::date!(2026 - 12 - 01);
         assert_eq!(birth_date(1997, 1, 1, today).as_deref(), Some("1997-01-01"));
-        assert_eq!(birth_date(2000, 2, 29, today).as_deref(), Some("2000-02-29"));
+        assert_eq!(
+            birth_date(2000, 2, 29, today).as_deref(),
+            Some("2000-02-29")
+        );
         for (y, m, d) in [
             (1997, 2, 31),
             (1999, 2, 29),

@@ -156,70 +156,71 @@ pub async fn read(db: &Db, mut step: impl FnMut(&str)) -> anyhow::Result<Origina
             rows
         }};
     }
-    let mut o = Original::default();
-    o.categories = load!(
-        TABLES[0],
-        "SELECT CAST(id AS SIGNED) AS id, categoryName AS name FROM food_foodsubcategory ORDER BY id"
-    );
-    o.foods = load!(
-        TABLES[1],
-        "SELECT CAST(id AS SIGNED) AS id, food_name AS name, img, creator, sub_img, sub_creator, \
+    // Fields are evaluated in the order written: one table after the other.
+    Ok(Original {
+        categories: load!(
+            TABLES[0],
+            "SELECT CAST(id AS SIGNED) AS id, categoryName AS name FROM food_foodsubcategory ORDER BY id"
+        ),
+        foods: load!(
+            TABLES[1],
+            "SELECT CAST(id AS SIGNED) AS id, food_name AS name, img, creator, sub_img, sub_creator, \
          oneline_desc, `desc` AS description FROM food_food ORDER BY id"
-    );
-    o.food_categories = load!(
-        TABLES[2],
-        "SELECT CAST(food_id AS SIGNED) AS a, CAST(foodsubcategory_id AS SIGNED) AS b \
+        ),
+        food_categories: load!(
+            TABLES[2],
+            "SELECT CAST(food_id AS SIGNED) AS a, CAST(foodsubcategory_id AS SIGNED) AS b \
          FROM food_food_category ORDER BY id"
-    );
-    o.books = load!(
-        TABLES[3],
-        "SELECT CAST(id AS SIGNED) AS id, food_book_name AS name, image, \
+        ),
+        books: load!(
+            TABLES[3],
+            "SELECT CAST(id AS SIGNED) AS id, food_book_name AS name, image, \
          CAST(playCount AS SIGNED) AS play_count, CAST(priority AS SIGNED) AS priority \
          FROM food_foodbook ORDER BY id"
-    );
-    o.book_foods = load!(
-        TABLES[4],
-        "SELECT CAST(foodbook_id AS SIGNED) AS a, CAST(food_id AS SIGNED) AS b \
+        ),
+        book_foods: load!(
+            TABLES[4],
+            "SELECT CAST(foodbook_id AS SIGNED) AS a, CAST(food_id AS SIGNED) AS b \
          FROM food_foodbook_food ORDER BY id"
-    );
-    o.members = load!(
-        TABLES[5],
-        "SELECT `_id` AS login, CAST(birth_year AS SIGNED) AS birth_year, \
+        ),
+        members: load!(
+            TABLES[5],
+            "SELECT `_id` AS login, CAST(birth_year AS SIGNED) AS birth_year, \
          CAST(birth_month AS SIGNED) AS birth_month, CAST(birth_day AS SIGNED) AS birth_day \
          FROM member_member ORDER BY `_id`"
-    );
-    o.favorites = load!(
-        TABLES[6],
-        "SELECT member_id AS member, CAST(foodbook_id AS SIGNED) AS book_id \
+        ),
+        favorites: load!(
+            TABLES[6],
+            "SELECT member_id AS member, CAST(foodbook_id AS SIGNED) AS book_id \
          FROM member_member_favorite_book ORDER BY id"
-    );
-    o.pairs = load!(
-        TABLES[7],
-        "SELECT CAST(id AS SIGNED) AS id, CAST(left_food_id AS SIGNED) AS left_id, \
+        ),
+        pairs: load!(
+            TABLES[7],
+            "SELECT CAST(id AS SIGNED) AS id, CAST(left_food_id AS SIGNED) AS left_id, \
          CAST(right_food_id AS SIGNED) AS right_id FROM food_test_testrowone ORDER BY id"
-    );
-    o.exams = load!(
-        TABLES[8],
-        "SELECT CAST(id AS SIGNED) AS id, title, author_id AS author, hashId AS hash_id \
+        ),
+        exams: load!(
+            TABLES[8],
+            "SELECT CAST(id AS SIGNED) AS id, title, author_id AS author, hashId AS hash_id \
          FROM food_test_foodtest ORDER BY id"
-    );
-    o.questions = load!(
-        TABLES[9],
-        "SELECT CAST(id AS SIGNED) AS id, CAST(test_id AS SIGNED) AS exam_id, \
+        ),
+        questions: load!(
+            TABLES[9],
+            "SELECT CAST(id AS SIGNED) AS id, CAST(test_id AS SIGNED) AS exam_id, \
          CAST(row_id AS SIGNED) AS pair_id, CAST(answer_id AS SIGNED) AS answer_id \
          FROM food_test_testrows ORDER BY id"
-    );
-    o.guesses = load!(
-        TABLES[10],
-        "SELECT CAST(id AS SIGNED) AS id, member_id AS member, \
+        ),
+        guesses: load!(
+            TABLES[10],
+            "SELECT CAST(id AS SIGNED) AS id, member_id AS member, \
          CAST(question_id AS SIGNED) AS question_id, CAST(answer_id AS SIGNED) AS answer_id, \
          CAST(test_id AS SIGNED) AS exam_id FROM food_test_participantanswer ORDER BY id"
-    );
-    o.visitors = load!(
-        TABLES[11],
-        "SELECT `date`, CAST(`count` AS SIGNED) AS `count` FROM preference_visitorcount ORDER BY id"
-    );
-    Ok(o)
+        ),
+        visitors: load!(
+            TABLES[11],
+            "SELECT `date`, CAST(`count` AS SIGNED) AS `count` FROM preference_visitorcount ORDER BY id"
+        ),
+    })
 }
 
 /// How many tables [`read`] reads.
