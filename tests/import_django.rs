@@ -21,6 +21,7 @@ on_all_engines!(
     the_original_moves_in_with_its_images_over_http,
     a_dry_run_writes_nothing_and_a_second_run_adds_nothing,
     the_command_line_imports_from_a_media_folder_and_writes_a_report,
+    a_failure_half_way_leaves_whole_stages_and_a_rerun_finishes,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -800,6 +801,52 @@ async fn a_dry_run_writes_nothing_and_a_second_run_adds_nothing(engine: Engine) 
         0
     );
     assert_eq!(third.counts.attempts.created, 0);
+}
+
+async fn a_failure_half_way_leaves_whole_stages_and_a_rerun_finishes(engine: Engine) {
+    let original = Original::create().await;
+    let app = TestApp::spawn(engine).await;
+    let media = bucket_dir(&app.database_dir());
+    // The storage breaks: a file stands where the image folder belongs.
+    std::fs::create_dir_all(&app.media_dir).unwrap();
+    let blocker = app.media_dir.join("img");
+    std::fs::write(&blocker, b"in the way").unwrap();
+    let options = Options {
+        from: original.url.clone(),
+        media: MediaSource::Dir(media.clone()),
+        dry_run: false,
+        quiet: true,
+    };
+    let error = ipmat::import_django::run(&app.db, &storage(&app).await, &options)
+        .await
+        .expect_err("storing an image fails");
+    assert!(format!("{error:#}").contains("foods"), "{error:#}");
+    // The categories stage was whole and stays; the foods stage left nothing.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM categories").await, 3);
+    for table in [
+        "foods",
+        "food_categories",
+        "books",
+        "users",
+        "exams",
+        "visitors",
+    ] {
+        assert_eq!(
+            app.scalar(&format!("SELECT COUNT(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+
+    std::fs::remove_file(&blocker).unwrap();
+    let report = import(&app, &original, MediaSource::Dir(media), false).await;
+    assert_eq!(report.counts.categories.existing, 3);
+    assert_eq!(report.counts.foods.created, 8);
+    assert_eq!(report.counts.attempts.created, 7);
+    assert_eq!(report.images.stored, 5);
+    let (status, board) = app.get("/api/v1/exams/3F2A1/scoreboard").await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    assert_eq!(board["participants"].as_array().unwrap().len(), 5);
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_ipmat");
