@@ -75,6 +75,20 @@ struct ExamIds {
     questions: HashMap<i64, (i64, i64)>,
 }
 
+trait FinishWithPosition {
+    /// Fills the bar of a stage that reports no steps of its own, and leaves it shown.
+    fn finish_with_position(&self);
+}
+
+impl FinishWithPosition for indicatif::ProgressBar {
+    fn finish_with_position(&self) {
+        if let Some(len) = self.length() {
+            self.set_position(len);
+        }
+        self.finish();
+    }
+}
+
 /// Progress bars, one per stage, on a terminal; nothing otherwise.
 struct Bars {
     visible: bool,
@@ -154,9 +168,11 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
 
     let stage = |name: &str, len: usize| bars.stage(name, len);
 
+    let bar = stage("categories", original.categories.len());
     let txn = open(&outer, target).await?;
     catalog::categories(&txn, &original, &mut ids, &mut report).await?;
     txn.commit().await.context("saving the categories")?;
+    bar.finish_with_position();
 
     let bar = stage("foods", original.foods.len());
     let txn = open(&outer, target).await?;
@@ -190,9 +206,11 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
     finish_stage(txn, result, "the books", target, storage, &stored).await?;
     bar.finish();
 
+    let bar = stage("pairs", original.pairs.len());
     let txn = open(&outer, target).await?;
     catalog::pairs(&txn, &original, &mut ids, &mut report).await?;
     txn.commit().await.context("saving the question bank")?;
+    bar.finish_with_position();
 
     let bar = stage("members", original.members.len());
     let txn = open(&outer, target).await?;
@@ -200,9 +218,11 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
     txn.commit().await.context("saving the members")?;
     bar.finish();
 
+    let bar = stage("favorites", original.favorites.len());
     let txn = open(&outer, target).await?;
     members::favorites(&txn, &original, &ids, &mut report).await?;
     txn.commit().await.context("saving the favourites")?;
+    bar.finish_with_position();
 
     let bar = stage("exams", original.exams.len());
     let txn = open(&outer, target).await?;
@@ -210,9 +230,11 @@ pub async fn run(target: &Db, storage: &Storage, options: &Options) -> anyhow::R
     txn.commit().await.context("saving the exams")?;
     bar.finish();
 
+    let bar = stage("attempts", original.guesses.len());
     let txn = open(&outer, target).await?;
     exams::attempts(&txn, &original, &ids, &mut report).await?;
     txn.commit().await.context("saving the attempts")?;
+    bar.finish_with_position();
 
     let bar = stage("visitors", original.visitors.len());
     let txn = open(&outer, target).await?;
