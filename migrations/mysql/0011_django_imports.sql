@@ -9,4 +9,4 @@ CREATE TABLE django_imports (
     note VARCHAR(100),
     imported_at BIGINT NOT NULL,
     CONSTRAINT pk_django_imports PRIMARY KEY (kind, old_id)
-);
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

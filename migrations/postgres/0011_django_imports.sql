@@ -4,7 +4,7 @@
 
 CREATE TABLE django_imports (
     kind VARCHAR(16) NOT NULL,
-    old_id VARCHAR(64) NOT NULL,
+    old_id VARCHAR(64) COLLATE "C" NOT NULL,
     new_id BIGINT NOT NULL,
     note VARCHAR(100),
     imported_at BIGINT NOT NULL,
