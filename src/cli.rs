@@ -1,4 +1,5 @@
-//! The command line: `ipmat [serve|migrate|import|export|user create|healthcheck]`.
+//! The command line: `ipmat [serve|migrate|import|import-django|export|user create|user
+//! reset-password|healthcheck]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,25 @@ pub enum Command {
         /// Folder holding catalog.json.
         path: PathBuf,
     },
+    /// Move in from the original 2019 Django server: its MySQL database and its images (see
+    /// docs/migrate-from-django.md). Running it twice changes nothing the second time.
+    ImportDjango {
+        /// The original database: mysql://USER:PASS@HOST[:PORT]/DB.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// A local copy of the image bucket (same key layout, e.g. from `aws s3 sync`).
+        #[arg(long, value_name = "DIR", conflicts_with = "media_url")]
+        media: Option<PathBuf>,
+        /// The bucket's public base URL, to download the images from.
+        #[arg(long, value_name = "URL")]
+        media_url: Option<String>,
+        /// Read and check everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Export the whole catalog (catalog.json and images) into a new or empty folder.
     Export {
         /// Folder to write; created when missing.
@@ -55,6 +75,14 @@ pub enum UserCommand {
         /// Make the member an administrator.
         #[arg(long)]
         admin: bool,
+    },
+    /// Set a member's password (from IPMAT_PASSWORD, a prompt, or --generate) and end their
+    /// sessions; the way members imported by import-django get a password.
+    ResetPassword {
+        name: String,
+        /// Draw a random password and print it.
+        #[arg(long)]
+        generate: bool,
     },
 }
 
@@ -90,6 +118,16 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::User {
                 command: UserCommand::Create { name, admin },
             } => create_user(config, name, admin).await,
+            Command::User {
+                command: UserCommand::ResetPassword { name, generate },
+            } => reset_password(config, name, generate).await,
+            Command::ImportDjango {
+                from,
+                media,
+                media_url,
+                dry_run,
+                report,
+            } => import_django(config, from, media, media_url, dry_run, report).await,
             Command::Healthcheck { url } => healthcheck(&config, url).await,
         }
     });
@@ -225,6 +263,63 @@ async fn create_user(config: Config, name: String, admin: bool) -> anyhow::Resul
         "created {}{name}",
         if admin { "administrator " } else { "" }
     );
+    Ok(())
+}
+
+async fn reset_password(config: Config, name: String, generate: bool) -> anyhow::Result<()> {
+    let password = match std::env::var("IPMAT_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ if generate => crate::accounts::reset::generate_password(),
+        _ => {
+            let first = rpassword_prompt("new password: ")?;
+            let second = rpassword_prompt("again: ")?;
+            anyhow::ensure!(first == second, "the two passwords differ");
+            first
+        }
+    };
+    let db = connect(&config).await?;
+    crate::accounts::reset::reset_password(&db, &name, &password).await?;
+    if generate && std::env::var("IPMAT_PASSWORD").is_err() {
+        println!("{name}: {password}");
+    } else {
+        println!("set the password of {name}");
+    }
+    Ok(())
+}
+
+async fn import_django(
+    config: Config,
+    from: String,
+    media: Option<PathBuf>,
+    media_url: Option<String>,
+    dry_run: bool,
+    report_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use crate::import_django::{MediaSource, Options};
+    let media = match (media, media_url) {
+        (Some(dir), _) => {
+            anyhow::ensure!(dir.is_dir(), "--media {} is not a folder", dir.display());
+            MediaSource::Dir(dir)
+        }
+        (None, Some(url)) => MediaSource::Url(crate::import_django::images::base_url(&url)?),
+        (None, None) => MediaSource::None,
+    };
+    let db = connect(&config).await?;
+    let storage = crate::media::Storage::from_config(&config).await?;
+    let options = Options {
+        from,
+        media,
+        dry_run,
+        quiet: false,
+    };
+    let report = crate::import_django::run(&db, &storage, &options).await?;
+    print!("{}", report.to_text());
+    if let Some(file) = report_file {
+        let mut json = serde_json::to_vec_pretty(&report)?;
+        json.push(b'\n');
+        std::fs::write(&file, json)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", file.display()))?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod headers;
 pub mod https;
 pub mod limits;
+pub mod import_django;
 pub mod maintenance;
 pub mod media;
 pub mod metrics;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod device;
+pub mod reset;
 pub mod throttle;
 
 use axum::extract::State;

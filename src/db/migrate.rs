@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0004_shared_columns"),
     migration!("0005_server_secrets"),
     migration!("0008_worldcup_champion"),
+    migration!("0011_django_imports"),
 ];
 
 impl Migration {

@@ -29,11 +29,17 @@ pub fn new_code(rng: &mut impl Rng) -> String {
         .collect()
 }
 
+/// Length of the original server's share codes (5 hex characters), which exams brought over
+/// by `ipmat import-django` keep, stored in upper case. They never collide with new codes.
+pub const LEGACY_CODE_LEN: usize = 5;
+
 /// A share code as typed by someone (any case, surrounding spaces) in its stored form, or
 /// `None` when it cannot be a code at all.
 pub fn normalize_code(input: &str) -> Option<String> {
     let code = input.trim().to_ascii_uppercase();
-    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
+    let fresh = code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b));
+    let legacy = code.len() == LEGACY_CODE_LEN && code.bytes().all(|b| b.is_ascii_hexdigit());
+    (fresh || legacy).then_some(code)
 }
 
 /// One answer of a request: which food of a pair was chosen.
@@ -373,9 +379,11 @@ mod tests {
     fn codes_are_accepted_in_any_case() {
         assert_eq!(normalize_code("abc234").as_deref(), Some("ABC234"));
         assert_eq!(normalize_code(" AbC234 ").as_deref(), Some("ABC234"));
+        // Imported codes of the original server: 5 hex characters.
+        assert_eq!(normalize_code("3f2a1").as_deref(), Some("3F2A1"));
         for bad in [
             "",
-            "ABC23",
+            "ABC2G",
             "ABC2345",
             "ABC23O",
             "ABC231",

@@ -90,6 +90,7 @@ export E2E_URL="$url"
 export E2E_ADMIN_USER=admin
 export E2E_ADMIN_PASSWORD="$admin_password"
 export CHROMIUM="$chromium"
+export E2E_BIN="$bin"
 
 status=0
 node --test --test-concurrency=1 --test-reporter=spec ${E2E_ONLY:-*.test.mjs} || status=$?

@@ -7,7 +7,8 @@ import { state, navigate, loginHref } from '../state.js';
 import { busy, field, foodImage, messageSlot, pageTitle, shareBox, showFieldErrors, srOnly, announce } from '../ui.js';
 import { examText, resultText, shareSheet } from '../share.js';
 
-const CODE_ALPHABET = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$/;
+// Six characters of the share-code alphabet, or an imported code of the original app (5 hex).
+const CODE_ALPHABET = /^(?:[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}|[0-9A-F]{5})$/;
 
 /** Normalizes a typed share code (case-insensitive, spaces and dashes ignored). */
 export function normalizeCode(text) {
