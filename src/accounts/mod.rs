@@ -1,6 +1,8 @@
 //! Members: sign-up, log-in, sessions, favourites and the daily visitor count.
 
 pub mod auth;
+pub mod guest;
+pub mod profile;
 pub mod throttle;
 
 use axum::extract::State;
@@ -25,7 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signup))
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(get_me, delete_me))
+        .routes(routes!(get_me, delete_me, profile::update_me))
+        .routes(routes!(guest::create_guest))
         .routes(routes!(list_favorites))
         .routes(routes!(add_favorite, remove_favorite))
         .routes(routes!(visitor_stats))
@@ -35,6 +38,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct User {
     pub username: String,
+    /// 1 to 20 characters, any letters; not unique.
+    pub display_name: String,
+    /// A guest has a generated username and no password until `PATCH /me` gives them.
+    pub is_guest: bool,
     pub birth_date: Option<String>,
     pub is_admin: bool,
     pub created_at: String,
@@ -44,6 +51,8 @@ impl From<&AuthUser> for User {
     fn from(u: &AuthUser) -> Self {
         User {
             username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            is_guest: u.is_guest,
             birth_date: u.birth_date.clone(),
             is_admin: u.is_admin,
             created_at: db::rfc3339(u.created_at),
@@ -57,6 +66,8 @@ impl From<&AuthUser> for User {
 pub struct SignupRequest {
     pub username: String,
     pub password: String,
+    /// 1 to 20 characters after trimming; the username when omitted.
+    pub display_name: Option<String>,
     /// `YYYY-MM-DD`
     pub birth_date: Option<String>,
 }
@@ -126,8 +137,30 @@ pub async fn create_user(
     birth_date: Option<&str>,
     is_admin: bool,
 ) -> AppResult<i64> {
+    create_named_user(db, username, password, None, birth_date, is_admin).await
+}
+
+/// Creates a member with a display name (the username when `None`).
+pub async fn create_named_user(
+    db: &crate::db::Db,
+    username: &str,
+    password: &str,
+    display_name: Option<&str>,
+    birth_date: Option<&str>,
+    is_admin: bool,
+) -> AppResult<i64> {
     let mut errors = Vec::new();
     errors.extend(validate_username(username).err());
+    let display_name = match display_name {
+        Some(name) => match profile::validate_display_name(name) {
+            Ok(name) => name,
+            Err(e) => {
+                errors.push(e);
+                String::new()
+            }
+        },
+        None => username.to_owned(),
+    };
     errors.extend(validate_password(password).err());
     if let Some(d) = birth_date {
         errors.extend(validate_birth_date(d, time::OffsetDateTime::now_utc().date()).err());
@@ -140,7 +173,7 @@ pub async fn create_user(
         db,
         "INSERT INTO users (username, username_key, display_name, password_hash, birth_date, is_admin, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-        vals![username, username.to_lowercase(), username, hash, birth_date.map(str::to_owned), is_admin, now_ms()],
+        vals![username, username.to_lowercase(), display_name, hash, birth_date.map(str::to_owned), is_admin, now_ms()],
     )
     .await
     .map_err(|e| {
@@ -152,7 +185,7 @@ pub async fn create_user(
     })
 }
 
-fn session_response(
+pub(crate) fn session_response(
     state: &AppState,
     user: &AuthUser,
     token: String,
@@ -176,10 +209,10 @@ fn session_response(
     response
 }
 
-async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
+pub(crate) async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
     fetch_optional::<AuthUser>(
         &state.db,
-        "SELECT id, username, birth_date, is_admin, created_at, created_at AS last_seen_at FROM users WHERE id = ?",
+        "SELECT id, username, display_name, is_guest, birth_date, is_admin, created_at, created_at AS last_seen_at FROM users WHERE id = ?",
         vals![id],
     )
     .await?
@@ -193,10 +226,11 @@ async fn signup(
     State(state): State<AppState>,
     Json(body): Json<SignupRequest>,
 ) -> AppResult<Response> {
-    let id = create_user(
+    let id = create_named_user(
         &state.db,
         body.username.trim(),
         &body.password,
+        body.display_name.as_deref(),
         body.birth_date.as_deref(),
         false,
     )
@@ -300,6 +334,9 @@ async fn delete_me(State(state): State<AppState>, user: AuthUser) -> AppResult<R
 pub const OWNED_BY_USER: &[&str] = &[
     "DELETE FROM sessions WHERE user_id = ?",
     "DELETE FROM favorites WHERE user_id = ?",
+    // Keeps the participant counters of the exams this user took exact.
+    "UPDATE exams SET participant_count = participant_count - 1 \
+     WHERE id IN (SELECT exam_id FROM exam_attempts WHERE user_id = ?)",
     "DELETE FROM exam_attempts WHERE user_id = ?",
     "DELETE FROM exams WHERE author_id = ?",
 ];

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0002_worldcup"),
     migration!("0003_quiz"),
     migration!("0004_shared_columns"),
+    migration!("0007_quiz_guests_and_modes"),
 ];
 
 impl Migration {

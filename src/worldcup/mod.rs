@@ -6,6 +6,7 @@
 //! transaction, so rankings are exact and never scan historical picks.
 
 pub mod bracket;
+pub mod export;
 pub mod starts;
 
 use std::collections::HashMap;
@@ -233,6 +234,7 @@ fn deleted_food(id: i64) -> Food {
     responses((status = 201, body = WorldcupState), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn start_worldcup(
     State(state): State<AppState>,
+    crate::accounts::MaybeUser(owner): crate::accounts::MaybeUser,
     Path(book_id): Path<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<WorldcupState>)> {
@@ -287,6 +289,7 @@ async fn start_worldcup(
             size,
             entrants,
             now,
+            user_id: owner.map(|u| u.id),
         })
         .await
         .map_err(|e| {

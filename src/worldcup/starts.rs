@@ -26,6 +26,8 @@ pub struct NewStart {
     /// Entrant ids as stored.
     pub entrants: String,
     pub now: i64,
+    /// The signed-in member or guest who started it (its owner), if any.
+    pub user_id: Option<i64>,
 }
 
 /// A start waiting in the queue, with the channel its request waits on.
@@ -90,8 +92,8 @@ async fn run(db: Db, mut rx: mpsc::Receiver<PendingStart>) {
 async fn write(db: &Db, pending: &[PendingStart]) -> Result<(), DbErr> {
     let starts: Vec<&NewStart> = pending.iter().map(|p| &p.start).collect();
     let txn = crate::db::begin(db).await?;
-    let rows = vec!["(?, ?, ?, ?, '', 0, ?, ?, ?)"; starts.len()].join(", ");
-    let mut values = Vec::with_capacity(starts.len() * 7);
+    let rows = vec!["(?, ?, ?, ?, '', 0, ?, ?, ?, ?)"; starts.len()].join(", ");
+    let mut values = Vec::with_capacity(starts.len() * 8);
     for s in &starts {
         values.extend(crate::vals![
             s.id.clone(),
@@ -100,13 +102,14 @@ async fn write(db: &Db, pending: &[PendingStart]) -> Result<(), DbErr> {
             s.entrants.clone(),
             false,
             s.now,
-            s.now
+            s.now,
+            s.user_id
         ]);
     }
     exec(
         &txn,
         &format!(
-            "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
+            "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at, user_id) \
              VALUES {rows}"
         ),
         values,
