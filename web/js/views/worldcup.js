@@ -5,6 +5,8 @@ import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
 import { store } from '../state.js';
 import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+// Quiz from a world cup (issue 11).
+import { worldcupQuizBlock } from './worldcup-quiz.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -187,6 +189,7 @@ async function renderChampion(root, cup, name, ctx) {
               champion.description ? h('p', { class: 'champion-desc' }, champion.description) : null,
               champion.details ? h('p', { class: 'champion-details' }, champion.details) : null))
         : null,
+      worldcupQuizBlock(cup),
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
