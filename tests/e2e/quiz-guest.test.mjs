@@ -4,9 +4,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, phone, openPage, screenshot, apiCall, adminToken, uniqueName, signUpUI, assertNoErrors, waitOrAlert } from './lib.mjs';
+import { launch, phone as phoneContext, openPage, screenshot, apiCall, adminToken, uniqueName, signUpUI, assertNoErrors, waitOrAlert } from './lib.mjs';
 
 let browser;
+
+/** A phone context with a patient timeout: the machine running the suite may be busy. */
+async function phone(b, options) {
+  const context = await phoneContext(b, options);
+  context.setDefaultTimeout(30000);
+  return context;
+}
 
 before(async () => {
   browser = await launch();
@@ -92,6 +99,9 @@ test('a guest takes a quiz from a link in one screen, once, until the author res
   assert.match(copied, /3\/4 · 75%/);
   assert.match(copied, new RegExp(`/quiz/${code}$`));
   await screenshot(guest, 'quiz-guest-result', { fullPage: true });
+  await guest.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(guest, 'quiz-guest-result-desktop', { fullPage: true });
+  await guest.setViewportSize({ width: 360, height: 780 });
 
   // A retake is refused: the page shows the result again, and the API answers 409.
   await guest.reload();
@@ -191,13 +201,19 @@ test('a finished world cup becomes a quiz that a friend takes', { timeout: 18000
   const friend = await openPage(friendContext);
   await friend.goto(`/quiz/${code}`);
   await friend.getByRole('heading', { level: 1, name: '내 월드컵 픽 맞혀봐' }).waitFor();
+  await friend.getByTestId('lang-toggle').click();
+  await friend.getByText('Shown on the scoreboard', { exact: false }).waitFor();
+  await screenshot(friend, 'quiz-guest-take-en');
   await friend.getByTestId('guest-name').fill('Jamie');
   const n = await answerAll(friend, 3);
   assert.equal(n, 3, 'a 4-cup has three matches');
   await friend.getByTestId('submit-attempt').click();
   await friend.getByTestId('score').waitFor();
   assert.match(await friend.getByTestId('score').textContent(), /^[0-3]\/3 · \d+%$/);
+  assert.match(await friend.getByTestId('rank').textContent(), /1/);
   await screenshot(friend, 'quiz-guest-result-en', { fullPage: true });
+  await friend.setViewportSize({ width: 1280, height: 900 });
+  await screenshot(friend, 'quiz-guest-result-en-desktop', { fullPage: true });
   assertNoErrors(player);
   assertNoErrors(friend);
   await friendContext.close();

@@ -35,6 +35,10 @@ function guestName() {
     name: 'display_name', label: t('guest.name'), hint: t('guest.name_hint'), required: true,
     attrs: { maxlength: '20', autocomplete: 'nickname', 'data-testid': 'guest-name' },
   });
+  input.addEventListener('input', () => {
+    input.removeAttribute('aria-invalid');
+    wrap.querySelector('.field-error').textContent = '';
+  });
   const block = h('div', { class: 'guest-name' }, wrap,
     h('p', { class: 'hint' }, t('guest.have_account'), ' ', h('a', { href: loginHref() }, t('nav.login'))));
   async function signIn(form) {
@@ -392,16 +396,19 @@ export async function scoreboardView(ctx) {
       ? h('button', {
           type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': `reset-${p.username}`,
           'aria-label': t('quiz.reset_of', { name: label }),
-          onclick: (e) => busy(e.currentTarget, async () => {
+          onclick: (e) => {
+            const button = e.currentTarget;
             if (!window.confirm(t('quiz.reset_confirm', { name: label }))) return;
-            try {
-              await del(`/exams/${code}/attempts/${encodeURIComponent(p.username)}`);
-              toast(t('quiz.reset_done', { name: label }));
-              e.currentTarget?.closest('tr')?.remove();
-            } catch (err) {
-              errors.showError(err);
-            }
-          }),
+            busy(button, async () => {
+              try {
+                await del(`/exams/${code}/attempts/${encodeURIComponent(p.username)}`);
+                toast(t('quiz.reset_done', { name: label }));
+                button.closest('tr')?.remove();
+              } catch (err) {
+                errors.showError(err);
+              }
+            });
+          },
         }, t('quiz.reset'))
       : null;
     return h('tr', { class: mine ? 'highlight' : null },
