@@ -186,7 +186,7 @@ measure "POST /auth/guest + PUT …/attempt (guests, alternating)" "${LOAD[@]}" 
   -s "$ROOT/bench/quiz-guest.lua" "$BASE/api/v1/auth/guest" -- "$WORK/pairs.txt" "$CODE"
 GUEST_LINE=$(echo "$LAST_OUT" | grep '^guests created:' || true)
 GUEST_ATTEMPTS=$(echo "$GUEST_LINE" | sed -E 's/.*guest attempts: ([0-9]+).*/\1/')
-GUEST_APS=$(python3 -c "print(f'{${GUEST_ATTEMPTS:-0} / float('${DURATION%s}'):.0f}')")
+GUEST_APS=$(python3 -c 'import sys; print(round(int(sys.argv[1]) / float(sys.argv[2])))' "${GUEST_ATTEMPTS:-0}" "${DURATION%s}")
 echo "    $GUEST_LINE → $GUEST_APS guest attempts/s"
 BOARD_COUNT=$(api GET "/exams/$CODE" | json 'd["participant_count"]')
 measure "GET /exams/{code}/scoreboard ($BOARD_COUNT participants)" "${LOAD[@]}" "$BASE/api/v1/exams/$CODE/scoreboard"
@@ -204,7 +204,7 @@ RESULT="$ROOT/bench/results/quiz-$ENGINE.md"
   echo "# Quiz benchmark on $ENGINE"
   echo
   echo "\`bench/quiz.sh $ENGINE\` on $(date -u +%Y-%m-%d), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-    "$(nproc) cores, release build; wrk $THREADS threads, $CONNECTIONS connections, $DURATION per row" \
+    "$(nproc) cores, $PROFILE build; wrk $THREADS threads, $CONNECTIONS connections, $DURATION per row" \
     "(the last row: one connection). Server and wrk share the machine."
   echo
   echo "One exam of $QUESTIONS questions with $PARTICIPANTS participants (bulk-inserted in ${SEED_SECONDS}s)." \
