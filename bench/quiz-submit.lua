@@ -1,10 +1,11 @@
--- wrk script of bench/quiz.sh: `PUT /api/v1/exams/CODE/attempt` by many participants, each
--- request a new random set of answers to every question.
+-- wrk script of bench/quiz.sh: `PUT /api/v1/exams/CODE/attempt` by many members who have not
+-- taken the exam yet (the first attempt is final), each a random set of answers to every question.
 --
 -- wrk ... -s bench/quiz-submit.lua URL -- TOKENS_FILE PAIRS_FILE CODE THREADS
 -- TOKENS_FILE: one bearer token a line. PAIRS_FILE: "pair_id left_id right_id" a line.
 -- Thread k of THREADS takes tokens k, k+THREADS, k+2*THREADS… so that no two requests in
--- flight are by the same participant (retakes by one user would only measure lock waits).
+-- flight are by the same participant, and each token is used once while there are enough
+-- (a second use would be 409; bench/quiz.sh seeds more submitters than a run can use).
 
 local next_id = 0
 local threads = {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load benchmark of the taste quiz against the release binary: exam detail, submitting an attempt
-# and the scoreboard of an exam with 10,000 participants.
+# Load benchmark of the taste quiz against the release binary: exam detail, first attempts by
+# members, guest creation with first attempts by guests, and the scoreboard of an exam with
+# 10,000 participants.
 #
 #   bench/quiz.sh [sqlite|mariadb|postgres]      (default sqlite)
 #
@@ -12,7 +13,8 @@
 # endpoint then gets one wrk run (10 s, 32 connections, 2 threads). The figures go to
 # bench/results/quiz-ENGINE.md and are printed.
 #
-# Environment: PARTICIPANTS (10000), DURATION (10s), CONNECTIONS (32), THREADS (2),
+# Environment: PARTICIPANTS (10000), SUBMITTERS (members without an attempt, 60000: the first
+# attempt is final, so each submission needs a member of its own), DURATION (10s), CONNECTIONS (32), THREADS (2),
 # IPMAT_DB_MAX_CONNECTIONS (16, the server's default pool), CARGO_TARGET_DIR
 # (/var/tmp/ipmat-target). Needs wrk (`apt-get install -y wrk`), curl, python3 and the
 # engine's CLI (sqlite3, mysql or psql).
@@ -20,20 +22,26 @@ set -euo pipefail
 
 ENGINE=${1:-sqlite}
 PARTICIPANTS=${PARTICIPANTS:-10000}
+SUBMITTERS=${SUBMITTERS:-60000}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 QUESTIONS=24
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/ipmat-target}
-BIN=$CARGO_TARGET_DIR/release/ipmat
+PROFILE=${PROFILE:-release}
+BIN=$CARGO_TARGET_DIR/$PROFILE/ipmat
 
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (wrk: apt-get install -y wrk)" >&2; exit 2; }
 done
 
-echo "==> building the release binary"
-(cd "$ROOT" && cargo build --release --quiet)
+if [ "$PROFILE" = release ]; then
+  echo "==> building the release binary"
+  (cd "$ROOT" && cargo build --release --quiet)
+else
+  echo "==> using $BIN (PROFILE=$PROFILE: figures are not meaningful, this only checks the script)"
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ipmat-bench-quiz.XXXXXX")
 DB_NAME="ipmat_bench_quiz_$$"
@@ -82,7 +90,8 @@ BASE="http://127.0.0.1:$PORT"
 
 echo "==> starting ipmat on $BASE over $ENGINE"
 # Started from the work folder so that no .env of the clone is read.
-(cd "$WORK" && exec env IPMAT_BIND="127.0.0.1:$PORT" IPMAT_DATABASE_URL="$DATABASE_URL" \
+# The loopback is a trusted proxy so that the guest run can spread guests over client addresses.
+(cd "$WORK" && exec env IPMAT_BIND="127.0.0.1:$PORT" IPMAT_DATABASE_URL="$DATABASE_URL" IPMAT_TRUSTED_PROXIES=127.0.0.1/32 \
   IPMAT_STORAGE="file://$WORK/media" IPMAT_SEED=auto IPMAT_LOG=warn \
   IPMAT_DB_MAX_CONNECTIONS="${IPMAT_DB_MAX_CONNECTIONS:-16}" "$BIN" serve) \
   >"$WORK/server.log" 2>&1 &
@@ -122,8 +131,8 @@ json '"\n".join("%d %d %d" % (p["id"], p["left"]["id"], p["right"]["id"]) for p 
 ANSWERS=$(json 'json.dumps({"title": "벤치마크 입맛", "answers": [{"pair_id": p["id"], "food_id": p["left"]["id"]} for p in d]})' <"$WORK/pairs.json")
 CODE=$(api POST /exams "$AUTHOR" "$ANSWERS" | json 'd["code"]')
 
-echo "==> $PARTICIPANTS participants with sessions and attempts, straight into the database"
-python3 "$ROOT/bench/quiz-seed.py" "$CODE" "$PARTICIPANTS" "$WORK/seed.sql" "$WORK/tokens.txt"
+echo "==> $PARTICIPANTS participants with sessions and attempts, $SUBMITTERS members with sessions, straight into the database"
+python3 "$ROOT/bench/quiz-seed.py" "$CODE" "$PARTICIPANTS" "$SUBMITTERS" "$WORK/seed.sql" "$WORK/tokens.txt" "$WORK/submitters.txt"
 SEED_START=$(date +%s.%N)
 run_sql "$WORK/seed.sql"
 SEED_SECONDS=$(python3 -c "print(f'{$(date +%s.%N) - $SEED_START:.1f}')")
@@ -134,7 +143,7 @@ BOARD_BYTES=$(curl -fs "$BASE/api/v1/exams/$CODE/scoreboard" | wc -c)
 # scoreboard must be read from the database again, and with nothing changed (served from cache).
 median_ms() { sort -n | python3 -c 'import sys; t = [float(x) for x in sys.stdin]; print(f"{1000 * t[len(t) // 2]:.1f}")'; }
 ATTEMPT=$(json 'json.dumps({"answers": [{"pair_id": p["id"], "food_id": p["right"]["id"]} for p in d]})' <"$WORK/pairs.json")
-MISS_MS=$(head -n 10 "$WORK/tokens.txt" | while read -r token; do
+MISS_MS=$(tail -n 10 "$WORK/submitters.txt" | while read -r token; do
   api PUT "/exams/$CODE/attempt" "$token" "$ATTEMPT" >/dev/null
   curl -fs -o /dev/null -w '%{time_total}\n' "$BASE/api/v1/exams/$CODE/scoreboard"
 done | median_ms)
@@ -150,6 +159,7 @@ measure() {
   echo "==> wrk: $name"
   local out
   out=$(wrk --latency "$@")
+  LAST_OUT=$out
   echo "$out" | sed 's/^/    /'
   local rps p50 p99 bad
   rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
@@ -166,22 +176,35 @@ measure() {
 
 LOAD=(-t "$THREADS" -c "$CONNECTIONS" -d "$DURATION")
 measure "GET /exams/{code} (24 questions)" "${LOAD[@]}" "$BASE/api/v1/exams/$CODE"
-measure "PUT /exams/{code}/attempt (retakes by $PARTICIPANTS users)" "${LOAD[@]}" \
+# The last 10 submitters took it above; the others are free.
+head -n $((SUBMITTERS - 10)) "$WORK/submitters.txt" >"$WORK/free.txt"
+measure "PUT /exams/{code}/attempt (first attempts by members)" "${LOAD[@]}" \
   -s "$ROOT/bench/quiz-submit.lua" "$BASE/api/v1/exams/$CODE/attempt" -- \
-  "$WORK/tokens.txt" "$WORK/pairs.txt" "$CODE" "$THREADS"
-measure "GET /exams/{code}/scoreboard ($PARTICIPANTS participants)" "${LOAD[@]}" "$BASE/api/v1/exams/$CODE/scoreboard"
+  "$WORK/free.txt" "$WORK/pairs.txt" "$CODE" "$THREADS"
+MEMBER_RPS=${ROWS[-1]}
+measure "POST /auth/guest + PUT …/attempt (guests, alternating)" "${LOAD[@]}" \
+  -s "$ROOT/bench/quiz-guest.lua" "$BASE/api/v1/auth/guest" -- "$WORK/pairs.txt" "$CODE"
+GUEST_LINE=$(echo "$LAST_OUT" | grep '^guests created:' || true)
+GUEST_ATTEMPTS=$(echo "$GUEST_LINE" | sed -E 's/.*guest attempts: ([0-9]+).*/\1/')
+GUEST_APS=$(python3 -c 'import sys; print(round(int(sys.argv[1]) / float(sys.argv[2])))' "${GUEST_ATTEMPTS:-0}" "${DURATION%s}")
+echo "    $GUEST_LINE → $GUEST_APS guest attempts/s"
+BOARD_COUNT=$(api GET "/exams/$CODE" | json 'd["participant_count"]')
+measure "GET /exams/{code}/scoreboard ($BOARD_COUNT participants)" "${LOAD[@]}" "$BASE/api/v1/exams/$CODE/scoreboard"
 measure "GET /exams/{code}/scoreboard, 1 connection" -t 1 -c 1 -d "$DURATION" "$BASE/api/v1/exams/$CODE/scoreboard"
 
 ATTEMPTS=$(api GET "/exams/$CODE" | json 'd["participant_count"]')
-[ "$ATTEMPTS" = "$PARTICIPANTS" ] || { echo "retakes changed the participant count to $ATTEMPTS" >&2; exit 1; }
+LISTED=$(api GET "/exams/$CODE/scoreboard" | json 'len(d["participants"])')
+[ "$ATTEMPTS" = "$LISTED" ] || { echo "the participant count $ATTEMPTS is not the $LISTED participants listed" >&2; exit 1; }
 
 mkdir -p "$ROOT/bench/results"
 RESULT="$ROOT/bench/results/quiz-$ENGINE.md"
+# Figures of a debug build are no figures: keep them out of bench/results.
+[ "$PROFILE" = release ] || RESULT="$WORK/quiz-$ENGINE.md"
 {
   echo "# Quiz benchmark on $ENGINE"
   echo
   echo "\`bench/quiz.sh $ENGINE\` on $(date -u +%Y-%m-%d), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-    "$(nproc) cores, release build; wrk $THREADS threads, $CONNECTIONS connections, $DURATION per row" \
+    "$(nproc) cores, $PROFILE build; wrk $THREADS threads, $CONNECTIONS connections, $DURATION per row" \
     "(the last row: one connection). Server and wrk share the machine."
   echo
   echo "One exam of $QUESTIONS questions with $PARTICIPANTS participants (bulk-inserted in ${SEED_SECONDS}s)." \
@@ -192,6 +215,11 @@ RESULT="$ROOT/bench/results/quiz-$ENGINE.md"
   echo "| endpoint | req/s | p50 | p99 |"
   echo "|---|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "Guests: $GUEST_LINE in $DURATION, that is **$GUEST_APS guest attempts/s** (each after creating" \
+    "its guest in the same run), next to the members' first attempts above" \
+    "($(echo "$MEMBER_RPS" | awk -F'|' '{gsub(/ /, "", $3); print $3}') req/s, sessions seeded; a member's sign-up costs an Argon2id hash, a guest none)." \
+    "After the runs the exam counts $ATTEMPTS participants, exactly the $LISTED on its scoreboard."
 } >"$RESULT"
 echo
 cat "$RESULT"

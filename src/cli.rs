@@ -88,6 +88,7 @@ pub enum UserCommand {
 
 /// Runs a parsed command line and answers the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::install_crypto_provider();
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {

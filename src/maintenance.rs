@@ -31,6 +31,11 @@ pub async fn sweep(state: &AppState) {
     {
         tracing::warn!(error = %e, "could not purge expired sessions");
     }
+    match crate::accounts::guest::purge_idle_guests(&state.db, idle_cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "purged idle guests"),
+        Err(e) => tracing::warn!(error = %e, "could not purge idle guests"),
+    }
     if let Err(e) =
         crate::media::sweep_orphans(&state.db, &state.storage, crate::media::ORPHAN_GRACE).await
     {

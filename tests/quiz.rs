@@ -15,17 +15,23 @@ on_all_engines!(
     random_pairs_are_drawn_from_a_large_bank_with_holes,
     authors_create_exams_with_share_codes,
     invalid_exams_are_refused_field_by_field,
-    participants_are_scored_ranked_and_can_retake,
+    participants_are_scored_ranked_and_attempt_once,
     invalid_attempts_are_refused_field_by_field,
     quiz_routes_enforce_who_may_do_what,
     deleting_an_exam_is_for_its_author_and_takes_its_attempts,
     my_exams_lists_authored_and_taken_exams_newest_first,
-    concurrent_retakes_leave_exactly_one_whole_attempt,
+    concurrent_submissions_leave_exactly_one_whole_attempt,
     concurrent_exam_creation_gives_distinct_codes,
     a_taken_code_is_drawn_again,
     deleting_an_account_removes_its_exams_and_attempts,
     large_scoreboards_rank_every_participant,
     deleting_a_food_leaves_exams_readable,
+    match_mode_exams_score_how_alike_tastes_are,
+    display_names_show_wherever_exams_name_people,
+    a_finished_world_cup_becomes_an_exam_of_its_picks,
+    world_cup_exams_are_for_the_owner_of_a_finished_cup,
+    a_64_cup_exam_asks_its_last_31_matches,
+    exam_details_stay_exact_while_cached,
 );
 
 /// A question pair as created: (pair id, left food id, right food id).
@@ -354,7 +360,11 @@ async fn authors_create_exams_with_share_codes(engine: Engine) {
         "{code}"
     );
     assert_eq!(created["title"], "나의 입맛", "titles are trimmed");
-    assert_eq!(created["author"], "Author");
+    assert_eq!(
+        created["author"],
+        json!({"username": "Author", "display_name": "Author"})
+    );
+    assert_eq!(created["mode"], "guess", "the default mode");
     assert_eq!(created["question_count"], 3);
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
 
@@ -365,7 +375,11 @@ async fn authors_create_exams_with_share_codes(engine: Engine) {
         .await;
     assert_eq!(lower, detail, "codes are case-insensitive");
     assert_eq!(detail["code"], code.as_str());
-    assert_eq!(detail["author"], "Author");
+    assert_eq!(
+        detail["author"],
+        json!({"username": "Author", "display_name": "Author"})
+    );
+    assert_eq!(detail["mode"], "guess");
     assert_eq!(detail["question_count"], 3);
     assert_eq!(detail["participant_count"], 0);
     let questions = detail["questions"].as_array().unwrap();
@@ -430,7 +444,7 @@ async fn authors_create_exams_with_share_codes(engine: Engine) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         scoreboard,
-        json!({"code": code, "title": "나의 입맛", "question_count": 3, "participants": []})
+        json!({"code": code, "title": "나의 입맛", "mode": "guess", "question_count": 3, "participants": []})
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM exam_questions").await, 3);
 }
@@ -508,7 +522,7 @@ async fn invalid_exams_are_refused_field_by_field(engine: Engine) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM exam_questions").await, 1);
 }
 
-async fn participants_are_scored_ranked_and_can_retake(engine: Engine) {
+async fn participants_are_scored_ranked_and_attempt_once(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     let pairs = bank(&app, &admin, 3).await;
@@ -530,7 +544,7 @@ async fn participants_are_scored_ranked_and_can_retake(engine: Engine) {
         assert_eq!(status, StatusCode::OK, "{outcome}");
         assert_eq!(
             outcome,
-            json!({"score": score, "total": 3, "rank": rank, "participant_count": participants}),
+            json!({"score": score, "total": 3, "match_rate": score as f64 / 3.0, "rank": rank, "participant_count": participants}),
             "{name}"
         );
         tokens.push(token);
@@ -539,10 +553,10 @@ async fn participants_are_scored_ranked_and_can_retake(engine: Engine) {
     assert_eq!(
         board["participants"],
         json!([
-            {"username": "bob", "score": 3, "rank": 1},
-            {"username": "Alice", "score": 1, "rank": 2},
-            {"username": "carol", "score": 1, "rank": 2},
-            {"username": "dave", "score": 0, "rank": 4},
+            {"username": "bob", "display_name": "bob", "score": 3, "match_rate": 1.0, "rank": 1},
+            {"username": "Alice", "display_name": "Alice", "score": 1, "match_rate": 1.0 / 3.0, "rank": 2},
+            {"username": "carol", "display_name": "carol", "score": 1, "match_rate": 1.0 / 3.0, "rank": 2},
+            {"username": "dave", "display_name": "dave", "score": 0, "match_rate": 0.0, "rank": 4},
         ])
     );
     assert_eq!(board["question_count"], 3);
@@ -572,12 +586,38 @@ async fn participants_are_scored_ranked_and_can_retake(engine: Engine) {
         assert_eq!(q["correct"], i == 0);
     }
 
-    // dave retakes and does better: the attempt is replaced, not added.
+    assert_eq!(result["title"], "맞혀 봐", "a result names its exam");
+    assert_eq!(
+        result["participant"],
+        json!({"username": "Alice", "display_name": "Alice"})
+    );
+    assert_eq!(
+        (result["rank"].as_i64(), result["match_rate"].as_f64()),
+        (Some(2), Some(1.0 / 3.0))
+    );
+
+    // The first attempt is final: dave's retake is refused and changes nothing.
+    let (status, problem) = take(&app, &tokens[3], &code, &pairs, &key).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{problem}"
+    );
+    let (_, unchanged) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
+    assert_eq!(unchanged["participants"][3]["score"], 0);
+    // Until the author resets him: then he may take it again (and does better).
+    let reset = format!("/api/v1/exams/{code}/attempts/DAVE");
+    let (status, _) = app.call(Method::DELETE, &reset, Some(&author), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call(Method::DELETE, &reset, Some(&author), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to reset");
+    let (_, detail) = app.get(&format!("/api/v1/exams/{code}")).await;
+    assert_eq!(detail["participant_count"], 3, "a reset leaves the board");
     let (status, outcome) = take(&app, &tokens[3], &code, &pairs, &key).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         outcome,
-        json!({"score": 3, "total": 3, "rank": 1, "participant_count": 4})
+        json!({"score": 3, "total": 3, "match_rate": 1.0, "rank": 1, "participant_count": 4})
     );
     let (_, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
     let ranked: Vec<(&str, i64)> = board["participants"]
@@ -636,6 +676,32 @@ async fn participants_are_scored_ranked_and_can_retake(engine: Engine) {
         .map(|p| p["username"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["dave", "Alice", "carol"], "bob withdrew");
+    // Withdrawing does not open a new attempt; the author's reset does.
+    let (status, problem) = take(&app, &tokens[1], &code, &pairs, &key).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{problem}"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM exam_attempts").await, 3);
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/exams/{code}/attempts/bob"),
+            Some(&author),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "a withdrawn participant is reset too"
+    );
+    let (status, outcome) = take(&app, &tokens[1], &code, &pairs, &[false; 3]).await;
+    assert_eq!(
+        (status, outcome["participant_count"].as_i64()),
+        (StatusCode::OK, Some(4))
+    );
     let (status, _) = app.get_as(&author, &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the author has no attempt");
 }
@@ -746,6 +812,17 @@ async fn quiz_routes_enforce_who_may_do_what(engine: Engine) {
         ),
         (Method::DELETE, format!("/api/v1/exams/{code}"), None),
         (Method::GET, "/api/v1/me/exams".into(), None),
+        (Method::GET, format!("/api/v1/exams/{code}/answers"), None),
+        (
+            Method::DELETE,
+            format!("/api/v1/exams/{code}/attempts/Player.One"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/worldcups/{}/exam", "0".repeat(32)),
+            Some(json!({})),
+        ),
     ];
     for (method, path, body) in needs_login {
         let (status, problem) = app.call(method.clone(), &path, None, body.clone()).await;
@@ -772,8 +849,23 @@ async fn quiz_routes_enforce_who_may_do_what(engine: Engine) {
         let (status, _) = app.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
-    // Only the author sees a participant's answers and deletes the exam.
+    // Only the author sees a participant's answers, the answer key, resets a participant and
+    // deletes the exam.
     for token in [&player, &other, &admin] {
+        for (method, path) in [
+            (Method::GET, format!("/api/v1/exams/{code}/answers")),
+            (
+                Method::DELETE,
+                format!("/api/v1/exams/{code}/attempts/Player.One"),
+            ),
+        ] {
+            let (status, problem) = app.call(method.clone(), &path, Some(token), None).await;
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("forbidden")),
+                "{method} {path}"
+            );
+        }
         let (status, problem) = app
             .get_as(token, &format!("/api/v1/exams/{code}/attempts/Player.One"))
             .await;
@@ -826,6 +918,33 @@ async fn quiz_routes_enforce_who_may_do_what(engine: Engine) {
         "refused deletes delete nothing"
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM exam_attempts").await, 1);
+
+    // The author's answer key, question by question.
+    let (status, key) = app
+        .get_as(
+            &author,
+            &format!("/api/v1/exams/{}/answers", code.to_lowercase()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    let answers: Vec<(i64, i64)> = key["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["pair_id"].as_i64().unwrap(),
+                q["answer_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [(pairs[0].0, pairs[0].1), (pairs[1].0, pairs[1].1)]
+    );
+    assert_eq!(key["questions"][0]["left"]["id"], pairs[0].1);
+    let (status, _) = app.get_as(&author, "/api/v1/exams/ZZZZZZ/answers").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 async fn deleting_an_exam_is_for_its_author_and_takes_its_attempts(engine: Engine) {
@@ -924,13 +1043,15 @@ async fn my_exams_lists_authored_and_taken_exams_newest_first(engine: Engine) {
     assert_eq!(
         mine["participated"],
         json!([
-            {"code": theirs, "title": "friend's", "author": "friend", "score": 2, "total": 2, "participant_count": 2},
-            {"code": older, "title": "third's", "author": "third", "score": 1, "total": 2, "participant_count": 1},
+            {"code": theirs, "title": "friend's", "mode": "guess", "author": {"username": "friend", "display_name": "friend"},
+             "score": 2, "total": 2, "match_rate": 1.0, "participant_count": 2},
+            {"code": older, "title": "third's", "mode": "guess", "author": {"username": "third", "display_name": "third"},
+             "score": 1, "total": 2, "match_rate": 0.5, "participant_count": 1},
         ])
     );
 }
 
-async fn concurrent_retakes_leave_exactly_one_whole_attempt(engine: Engine) {
+async fn concurrent_submissions_leave_exactly_one_whole_attempt(engine: Engine) {
     let app = std::sync::Arc::new(TestApp::spawn(engine).await);
     let admin = app.admin().await;
     let pairs = bank(&app, &admin, 5).await;
@@ -953,9 +1074,19 @@ async fn concurrent_retakes_leave_exactly_one_whole_attempt(engine: Engine) {
         async move { take(&app, &player, &code, &pairs, &picks).await }
     }))
     .await;
+    let accepted: Vec<&Value> = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(accepted.len(), 1, "exactly one submission is accepted");
+    assert_eq!(accepted[0]["participant_count"], 1);
     for (status, body) in &results {
-        assert_eq!(*status, StatusCode::OK, "{body}");
-        assert_eq!(body["participant_count"], 1);
+        assert!(
+            *status == StatusCode::OK
+                || (*status == StatusCode::CONFLICT && body["code"] == "conflict"),
+            "the others are 409: {status} {body}"
+        );
     }
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM exam_attempts").await,
@@ -986,7 +1117,7 @@ async fn concurrent_retakes_leave_exactly_one_whole_attempt(engine: Engine) {
     let (_, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
     assert_eq!(
         board["participants"],
-        json!([{"username": "player", "score": score, "rank": 1}])
+        json!([{"username": "player", "display_name": "player", "score": score, "match_rate": score as f64 / 5.0, "rank": 1}])
     );
 }
 
@@ -1039,6 +1170,7 @@ async fn a_taken_code_is_drawn_again(engine: Engine) {
         &app.db,
         author_id,
         "second",
+        ipmat::quiz::model::ExamMode::Guess,
         &[(pairs[0].0, pairs[0].1)],
         || draws.next().expect("three draws are enough"),
     )
@@ -1102,7 +1234,7 @@ async fn deleting_an_account_removes_its_exams_and_attempts(engine: Engine) {
         .await;
     assert_eq!(
         board["participants"],
-        json!([{"username": "third", "score": 0, "rank": 1}])
+        json!([{"username": "third", "display_name": "third", "score": 0, "match_rate": 0.0, "rank": 1}])
     );
     let (_, mine) = app.get_as(&stayer, "/api/v1/me/exams").await;
     assert_eq!(mine["participated"], json!([]));
@@ -1145,6 +1277,14 @@ async fn large_scoreboards_rank_every_participant(engine: Engine) {
         attempts.join(", ")
     );
     ipmat::db::exec(&app.db, &sql, vec![]).await.unwrap();
+    // The participant counter, as the submissions would have kept it.
+    ipmat::db::exec(
+        &app.db,
+        &format!("UPDATE exams SET participant_count = {n} WHERE id = {exam_id}"),
+        vec![],
+    )
+    .await
+    .unwrap();
 
     let (status, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
     assert_eq!(status, StatusCode::OK);
@@ -1189,10 +1329,12 @@ async fn large_scoreboards_rank_every_participant(engine: Engine) {
     let (_, outcome) = take(&app, &newcomer, &code, &pairs, &[true; 5]).await;
     assert_eq!(
         outcome,
-        json!({"score": 5, "total": 5, "rank": 1, "participant_count": n + 1})
+        json!({"score": 5, "total": 5, "match_rate": 1.0, "rank": 1, "participant_count": n + 1})
     );
-    let (_, outcome) = take(&app, &newcomer, &code, &pairs, &[false; 5]).await;
-    let ahead = (0..n).filter(|&i| score_of(i) > 0).count() as i64;
+    let low = app.signup("low").await;
+    let (_, outcome) = take(&app, &low, &code, &pairs, &[false; 5]).await;
+    // Everyone above 0 is ahead, the newcomer too.
+    let ahead = (0..n).filter(|&i| score_of(i) > 0).count() as i64 + 1;
     assert_eq!(outcome["rank"], ahead + 1);
 
     // A served scoreboard never outlives a change, even one that keeps the count: another
@@ -1205,7 +1347,7 @@ async fn large_scoreboards_rank_every_participant(engine: Engine) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["username"] == "newcomer")
+        .find(|p| p["username"] == "low")
         .unwrap();
     assert_eq!(newcomer_row["rank"], ahead + 1);
     let second = app.signup("second").await;
@@ -1221,7 +1363,7 @@ async fn large_scoreboards_rank_every_participant(engine: Engine) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, after) = app.get(&path).await;
     let participants = after["participants"].as_array().unwrap();
-    assert_eq!(participants.len(), n as usize + 1);
+    assert_eq!(participants.len(), n as usize + 2);
     assert!(participants.iter().any(|p| p["username"] == "second"));
     assert!(participants.iter().all(|p| p["username"] != "newcomer"));
 }
@@ -1264,7 +1406,432 @@ async fn deleting_a_food_leaves_exams_readable(engine: Engine) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(result["questions"].as_array().unwrap().len(), 3);
-    let (status, outcome) = take(&app, &player, &code, &pairs, &[true, true, true]).await;
+    // A newcomer answers every question, the retired food's included.
+    let newcomer = app.signup("newcomer").await;
+    let (status, outcome) = take(&app, &newcomer, &code, &pairs, &[true, true, true]).await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["total"], 3);
+}
+
+async fn match_mode_exams_score_how_alike_tastes_are(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let pairs = bank(&app, &admin, 4).await;
+    let author = app.signup("author").await;
+    let (status, created) = app
+        .post(
+            "/api/v1/exams",
+            Some(&author),
+            json!({"title": "궁합", "mode": "match", "answers": answers(&pairs, &[true; 4])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["mode"], "match");
+    let code = created["code"].as_str().unwrap().to_owned();
+    let (_, detail) = app.get(&format!("/api/v1/exams/{code}")).await;
+    assert_eq!(detail["mode"], "match");
+    let friend = app.signup("friend").await;
+    let (status, outcome) = take(&app, &friend, &code, &pairs, &[true, true, true, false]).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(
+        (outcome["score"].as_i64(), outcome["match_rate"].as_f64()),
+        (Some(3), Some(0.75))
+    );
+    let (_, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
+    assert_eq!(board["mode"], "match");
+    assert_eq!(board["participants"][0]["match_rate"], 0.75);
+    let (_, result) = app
+        .get_as(&friend, &format!("/api/v1/exams/{code}/attempt"))
+        .await;
+    assert_eq!(result["mode"], "match");
+    assert_eq!(result["questions"][3]["correct"], false);
+
+    for bad in [json!("both"), json!(1), json!(null)] {
+        let (status, problem) = app
+            .post(
+                "/api/v1/exams",
+                Some(&author),
+                json!({"title": "t", "mode": bad, "answers": answers(&pairs, &[true; 4])}),
+            )
+            .await;
+        if bad.is_null() {
+            assert_eq!(status, StatusCode::CREATED, "null is the default mode");
+        } else {
+            assert!(status.is_client_error(), "{bad}: {status} {problem}");
+        }
+    }
+}
+
+async fn display_names_show_wherever_exams_name_people(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let pairs = bank(&app, &admin, 2).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"username": "minji22", "password": "password123", "display_name": " 민지 "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let author = body["token"].as_str().unwrap().to_owned();
+    let code = exam(&app, &author, "민지 퀴즈", &pairs, &[true, true]).await;
+    let friend = app.signup("friend").await;
+    take(&app, &friend, &code, &pairs, &[true, false]).await;
+    let (status, me) = app
+        .call(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&friend),
+            Some(json!({"display_name": "수아"})),
+        )
+        .await;
+    assert_eq!(
+        (status, me["display_name"].as_str()),
+        (StatusCode::OK, Some("수아"))
+    );
+
+    let (_, detail) = app.get(&format!("/api/v1/exams/{code}")).await;
+    assert_eq!(
+        detail["author"],
+        json!({"username": "minji22", "display_name": "민지"})
+    );
+    let (_, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
+    assert_eq!(board["participants"][0]["display_name"], "수아");
+    let (_, theirs) = app
+        .get_as(&author, &format!("/api/v1/exams/{code}/attempts/friend"))
+        .await;
+    assert_eq!(
+        (
+            theirs["participant"]["display_name"].as_str(),
+            theirs["title"].as_str()
+        ),
+        (Some("수아"), Some("민지 퀴즈"))
+    );
+    let (_, mine) = app.get_as(&friend, "/api/v1/me/exams").await;
+    assert_eq!(mine["participated"][0]["author"]["display_name"], "민지");
+    // The author renames themself: the cached exam shows it at once.
+    app.call(
+        Method::PATCH,
+        "/api/v1/me",
+        Some(&author),
+        Some(json!({"display_name": "민지짱"})),
+    )
+    .await;
+    let (_, detail) = app.get(&format!("/api/v1/exams/{code}")).await;
+    assert_eq!(detail["author"]["display_name"], "민지짱");
+}
+
+/// Starts a world cup of `size` as `token` and plays it out, the left food always winning.
+async fn played_cup(
+    app: &TestApp,
+    token: Option<&str>,
+    book: i64,
+    size: i64,
+    finish: bool,
+) -> (String, Value) {
+    let (status, mut state) = app
+        .post(
+            &format!("/api/v1/books/{book}/worldcups"),
+            token,
+            json!({"size": size}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{state}");
+    let id = state["id"].as_str().unwrap().to_owned();
+    let key = state["play_key"].as_str().map(str::to_owned);
+    while finish && !state["finished"].as_bool().unwrap() {
+        let winner = state["current"]["left"]["id"].as_i64().unwrap();
+        let mut request = app
+            .client
+            .post(app.url(&format!("/api/v1/worldcups/{id}/picks")))
+            .json(&json!({"winner": winner}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = &key {
+            request = request.header("x-play-key", key);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        state = response.json().await.unwrap();
+    }
+    (id, state)
+}
+
+async fn a_finished_world_cup_becomes_an_exam_of_its_picks(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let (book, _) = app.book_with_foods(&admin, "월드컵", 8).await;
+    // A bank pair that the cup may reuse is not needed: matches become pairs of their own.
+    let owner = app.signup("owner").await;
+    let (id, state) = played_cup(&app, Some(&owner), book, 8, true).await;
+    let picks = state["picks"].as_array().unwrap().clone();
+    assert_eq!(picks.len(), 7);
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/worldcups/{id}/exam"),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["title"], "내 월드컵 픽 맞혀봐");
+    assert_eq!(created["question_count"], 7);
+    let code = created["code"].as_str().unwrap().to_owned();
+    let (_, key) = app
+        .get_as(&owner, &format!("/api/v1/exams/{code}/answers"))
+        .await;
+    let asked: Vec<(i64, i64, i64)> = key["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["left"]["id"].as_i64().unwrap(),
+                q["right"]["id"].as_i64().unwrap(),
+                q["answer_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let played: Vec<(i64, i64, i64)> = picks
+        .iter()
+        .map(|p| {
+            (
+                p["left_id"].as_i64().unwrap(),
+                p["right_id"].as_i64().unwrap(),
+                p["winner_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked, played,
+        "the questions are the matches, the answers the picks"
+    );
+    // The pairs stay out of the bank: random draws never offer them.
+    let (_, drawn) = app.get("/api/v1/quiz/pairs?count=50").await;
+    assert_eq!(drawn, json!([]));
+    // A friend takes it like any exam, in match mode too.
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/worldcups/{id}/exam"),
+            Some(&owner),
+            json!({"title": "  우리 궁합  ", "mode": "match"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (created["title"].as_str(), created["mode"].as_str()),
+        (Some("우리 궁합"), Some("match"))
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM quiz_pairs").await,
+        7,
+        "the second exam reuses the pairs"
+    );
+    let (_, detail) = app.get(&format!("/api/v1/exams/{code}")).await;
+    let friend = app.signup("friend").await;
+    let all_left: Vec<Value> = detail["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| json!({"pair_id": q["pair_id"], "food_id": q["left"]["id"]}))
+        .collect();
+    let (status, outcome) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/exams/{code}/attempt"),
+            Some(&friend),
+            Some(json!({"answers": all_left})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["score"], 7, "the owner always picked the left food");
+    // An admin adding one of those pairs to the bank gets it into the bank, not a 409.
+    let (l, r) = (played[0].0, played[0].1);
+    let (status, pair) = app
+        .post(
+            "/api/v1/quiz/pairs",
+            Some(&admin),
+            json!({"left_id": l, "right_id": r}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pair}");
+    let (status, _) = app
+        .post(
+            "/api/v1/quiz/pairs",
+            Some(&admin),
+            json!({"left_id": l, "right_id": r}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, drawn) = app.get("/api/v1/quiz/pairs?count=50").await;
+    assert_eq!(drawn.as_array().unwrap().len(), 1);
+}
+
+async fn world_cup_exams_are_for_the_owner_of_a_finished_cup(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let (book, _) = app.book_with_foods(&admin, "월드컵", 4).await;
+    let owner = app.signup("owner").await;
+    let other = app.signup("other").await;
+    let (finished, _) = played_cup(&app, Some(&owner), book, 4, true).await;
+    let (unfinished, _) = played_cup(&app, Some(&owner), book, 4, false).await;
+    let (anonymous, _) = played_cup(&app, None, book, 4, true).await;
+    let cases: Vec<(&str, String, Value, StatusCode, &str)> = vec![
+        (
+            "someone else's cup",
+            finished.clone(),
+            json!({}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "a cup played signed out",
+            anonymous.clone(),
+            json!({}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            "an unknown cup",
+            "f".repeat(32),
+            json!({}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "a malformed id",
+            "nope".into(),
+            json!({}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (what, id, body, want, code) in cases {
+        let (status, problem) = app
+            .post(&format!("/api/v1/worldcups/{id}/exam"), Some(&other), body)
+            .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (want, Some(code)),
+            "{what}"
+        );
+    }
+    let (status, problem) = app
+        .post(
+            &format!("/api/v1/worldcups/{unfinished}/exam"),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    for (body, field) in [
+        (json!({"title": ""}), "title"),
+        (json!({"title": "가".repeat(31)}), "title"),
+    ] {
+        let (status, problem) = app
+            .post(
+                &format!("/api/v1/worldcups/{finished}/exam"),
+                Some(&owner),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(fields(&problem), [field]);
+    }
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/worldcups/{finished}/exam"),
+            Some(&owner),
+            json!({"mode": "both"}),
+        )
+        .await;
+    assert!(status.is_client_error());
+    // An empty body is every default.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/worldcups/{finished}/exam"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM exams").await, 1);
+}
+
+async fn a_64_cup_exam_asks_its_last_31_matches(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let (book, _) = app.book_with_foods(&admin, "큰 월드컵", 64).await;
+    let owner = app.signup("owner").await;
+    let (id, state) = played_cup(&app, Some(&owner), book, 64, true).await;
+    let picks = state["picks"].as_array().unwrap();
+    assert_eq!(picks.len(), 63);
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/worldcups/{id}/exam"),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["question_count"], 31);
+    let code = created["code"].as_str().unwrap();
+    let (_, key) = app
+        .get_as(&owner, &format!("/api/v1/exams/{code}/answers"))
+        .await;
+    let first = &key["questions"][0];
+    assert_eq!(
+        first["left"]["id"], picks[32]["left_id"],
+        "from the round of 32 on"
+    );
+    assert_eq!(
+        key["questions"][30]["answer_id"], state["champion"]["id"],
+        "the final last"
+    );
+}
+
+async fn exam_details_stay_exact_while_cached(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let pairs = bank(&app, &admin, 2).await;
+    let author = app.signup("author").await;
+    let code = exam(&app, &author, "캐시", &pairs, &[true, true]).await;
+    let path = format!("/api/v1/exams/{code}");
+    let (_, first) = app.get(&path).await;
+    assert_eq!(first["participant_count"], 0);
+    let mut tokens = Vec::new();
+    for (i, name) in ["pp1", "pp2", "pp3"].iter().enumerate() {
+        let token = app.signup(name).await;
+        take(&app, &token, &code, &pairs, &[true, false]).await;
+        let (_, detail) = app.get(&path).await;
+        assert_eq!(detail["participant_count"], i as i64 + 1, "exact at once");
+        tokens.push(token);
+    }
+    app.call(
+        Method::DELETE,
+        &format!("{path}/attempt"),
+        Some(&tokens[0]),
+        None,
+    )
+    .await;
+    let (_, detail) = app.get(&path).await;
+    assert_eq!(
+        detail["participant_count"], 2,
+        "a withdrawal counts at once"
+    );
+    assert_eq!(detail["questions"], first["questions"]);
+    let (status, _) = app.call(Method::DELETE, &path, Some(&author), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get(&path).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a deleted exam is gone at once"
+    );
 }

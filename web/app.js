@@ -187,7 +187,7 @@ function renderHeader() {
     h('nav', { class: 'main-nav', 'aria-label': t('nav.label') },
       link('/', t('nav.worldcup')),
       link('/quiz', t('nav.quiz')),
-      state.user ? link('/me', t('nav.me_named', { name: state.user.username }), '/me') : link('/login', t('nav.login'), '/login'),
+      state.user ? link('/me', t('nav.me_named', { name: state.user.display_name || state.user.username }), '/me') : link('/login', t('nav.login'), '/login'),
       state.user?.is_admin ? link('/admin', t('nav.admin')) : null));
 }
 

@@ -207,6 +207,8 @@ pub fn header_token(headers: &axum::http::HeaderMap) -> Option<String> {
 pub struct AuthUser {
     pub id: i64,
     pub username: String,
+    pub display_name: String,
+    pub is_guest: bool,
     pub birth_date: Option<String>,
     pub is_admin: bool,
     pub created_at: i64,
@@ -223,7 +225,7 @@ impl AuthUser {
         let hash = token_hash(token);
         let user = fetch_optional::<AuthUser>(
             &state.db,
-            "SELECT u.id, u.username, u.birth_date, u.is_admin, u.created_at, s.last_seen_at \
+            "SELECT u.id, u.username, u.display_name, u.is_guest, u.birth_date, u.is_admin, u.created_at, s.last_seen_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
             vals![hash.clone()],
         )

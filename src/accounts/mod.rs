@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod device;
+pub mod guest;
+pub mod profile;
 pub mod reset;
 pub mod throttle;
 
@@ -28,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signup))
         .routes(routes!(login))
         .routes(routes!(logout))
-        .routes(routes!(get_me, delete_me))
+        .routes(routes!(get_me, delete_me, profile::update_me))
+        .routes(routes!(guest::create_guest))
         .routes(routes!(list_favorites))
         .routes(routes!(add_favorite, remove_favorite))
         .routes(routes!(visitor_stats))
@@ -38,6 +41,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct User {
     pub username: String,
+    /// 1 to 20 characters, any letters; not unique.
+    pub display_name: String,
+    /// A guest has a generated username and no password until `PATCH /me` gives them.
+    pub is_guest: bool,
     pub birth_date: Option<String>,
     pub is_admin: bool,
     pub created_at: String,
@@ -47,6 +54,8 @@ impl From<&AuthUser> for User {
     fn from(u: &AuthUser) -> Self {
         User {
             username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            is_guest: u.is_guest,
             birth_date: u.birth_date.clone(),
             is_admin: u.is_admin,
             created_at: db::rfc3339(u.created_at),
@@ -60,6 +69,8 @@ impl From<&AuthUser> for User {
 pub struct SignupRequest {
     pub username: String,
     pub password: String,
+    /// 1 to 20 characters after trimming; the username when omitted.
+    pub display_name: Option<String>,
     /// `YYYY-MM-DD`
     pub birth_date: Option<String>,
 }
@@ -118,10 +129,25 @@ pub fn validate_birth_date(value: &str, today: time::Date) -> Result<(), FieldEr
     Ok(())
 }
 
-/// Checks the fields of a new account.
-fn validate_new_user(username: &str, password: &str, birth_date: Option<&str>) -> AppResult<()> {
+/// Checks the fields of a new account; answers the display name it will have.
+fn validate_new_user(
+    username: &str,
+    password: &str,
+    display_name: Option<&str>,
+    birth_date: Option<&str>,
+) -> AppResult<String> {
     let mut errors = Vec::new();
     errors.extend(validate_username(username).err());
+    let display_name = match display_name {
+        Some(name) => match profile::validate_display_name(name) {
+            Ok(name) => name,
+            Err(e) => {
+                errors.push(e);
+                String::new()
+            }
+        },
+        None => username.to_owned(),
+    };
     errors.extend(validate_password(password).err());
     if let Some(d) = birth_date {
         errors.extend(validate_birth_date(d, time::OffsetDateTime::now_utc().date()).err());
@@ -129,7 +155,7 @@ fn validate_new_user(username: &str, password: &str, birth_date: Option<&str>) -
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    Ok(())
+    Ok(display_name)
 }
 
 /// Creates a member (or an administrator) with an Argon2id password hash, outside the
@@ -141,14 +167,27 @@ pub async fn create_user(
     birth_date: Option<&str>,
     is_admin: bool,
 ) -> AppResult<i64> {
-    validate_new_user(username, password, birth_date)?;
+    create_named_user(db, username, password, None, birth_date, is_admin).await
+}
+
+/// Creates a member with a display name (the username when `None`), outside the hashing bound.
+pub async fn create_named_user(
+    db: &crate::db::Db,
+    username: &str,
+    password: &str,
+    display_name: Option<&str>,
+    birth_date: Option<&str>,
+    is_admin: bool,
+) -> AppResult<i64> {
+    let display_name = validate_new_user(username, password, display_name, birth_date)?;
     let hash = auth::hash_password(password.to_owned()).await?;
-    insert_user(db, username, &hash, birth_date, is_admin).await
+    insert_user(db, username, &display_name, &hash, birth_date, is_admin).await
 }
 
 async fn insert_user(
     db: &crate::db::Db,
     username: &str,
+    display_name: &str,
     hash: &str,
     birth_date: Option<&str>,
     is_admin: bool,
@@ -157,7 +196,7 @@ async fn insert_user(
         db,
         "INSERT INTO users (username, username_key, display_name, password_hash, birth_date, is_admin, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-        vals![username, username.to_lowercase(), username, hash, birth_date.map(str::to_owned), is_admin, now_ms()],
+        vals![username, username.to_lowercase(), display_name, hash, birth_date.map(str::to_owned), is_admin, now_ms()],
     )
     .await
     .map_err(|e| {
@@ -171,7 +210,7 @@ async fn insert_user(
 
 /// The answer of a sign-up or log-in: the session, as a body and a cookie, and a fresh device
 /// cookie that makes this browser a known device of the account.
-fn session_response(
+pub(crate) fn session_response(
     state: &AppState,
     user: &AuthUser,
     token: String,
@@ -199,10 +238,10 @@ fn session_response(
     response
 }
 
-async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
+pub(crate) async fn load_user(state: &AppState, id: i64) -> AppResult<AuthUser> {
     fetch_optional::<AuthUser>(
         &state.db,
-        "SELECT id, username, birth_date, is_admin, created_at, created_at AS last_seen_at FROM users WHERE id = ?",
+        "SELECT id, username, display_name, is_guest, birth_date, is_admin, created_at, created_at AS last_seen_at FROM users WHERE id = ?",
         vals![id],
     )
     .await?
@@ -222,7 +261,12 @@ async fn signup(
 ) -> AppResult<Response> {
     let username = body.username.trim();
     let birth_date = body.birth_date.as_deref();
-    validate_new_user(username, &body.password, birth_date)?;
+    let display_name = validate_new_user(
+        username,
+        &body.password,
+        body.display_name.as_deref(),
+        birth_date,
+    )?;
     // A taken name costs no hashing and no creation slot.
     if fetch_i64(
         &state.db,
@@ -236,7 +280,7 @@ async fn signup(
     }
     throttle::check_account_creation(&state, ip).await?;
     let created = match auth::hash_password_bounded(&state, body.password.clone()).await {
-        Ok(hash) => insert_user(&state.db, username, &hash, birth_date, false).await,
+        Ok(hash) => insert_user(&state.db, username, &display_name, &hash, birth_date, false).await,
         Err(e) => Err(e),
     };
     let id = match created {
@@ -380,6 +424,9 @@ async fn delete_me(
 pub const OWNED_BY_USER: &[&str] = &[
     "DELETE FROM sessions WHERE user_id = ?",
     "DELETE FROM favorites WHERE user_id = ?",
+    // Keeps the participant counters of the exams this user took exact.
+    "UPDATE exams SET participant_count = participant_count - 1 \
+     WHERE id IN (SELECT exam_id FROM exam_attempts WHERE user_id = ?)",
     "DELETE FROM exam_attempts WHERE user_id = ?",
     "DELETE FROM exams WHERE author_id = ?",
 ];

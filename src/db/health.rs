@@ -117,6 +117,10 @@ mod tests {
         health.record(true);
         health.record(false);
         assert!(!health.is_down(), "the count restarts after a success");
+        for _ in 1..FAILURES_TO_OPEN - 1 {
+            health.record(false);
+        }
+        assert!(!health.is_down());
         health.record(false);
         assert!(health.is_down());
         assert_eq!(health.times_opened(), 1);

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0003_quiz"),
     migration!("0004_shared_columns"),
     migration!("0005_server_secrets"),
+    migration!("0007_quiz_guests_and_modes"),
     migration!("0008_worldcup_champion"),
     migration!("0011_django_imports"),
 ];

@@ -319,6 +319,13 @@ pub(super) async fn attempts(
             vals![exam.id, *user_id, score, total as i64, base + n as i64],
         )
         .await?;
+        // The exam's participant counter moves with its attempts, as a submission moves it.
+        exec(
+            txn,
+            "UPDATE exams SET participant_count = participant_count + 1 WHERE id = ?",
+            vals![exam.id],
+        )
+        .await?;
         kept.sort_unstable();
         let rows = vec!["(?, ?, ?)"; kept.len()].join(", ");
         let values: Vec<Value> = kept

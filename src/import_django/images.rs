@@ -50,6 +50,7 @@ pub struct Images {
 
 impl Images {
     pub fn new(source: MediaSource, storage: Storage, dry_run: bool) -> anyhow::Result<Images> {
+        crate::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("ipmat-import-django/", env!("CARGO_PKG_VERSION")))

@@ -41,8 +41,8 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
     }
     let range = fetch_optional::<Range>(
         c,
-        "SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM quiz_pairs",
-        vec![],
+        "SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM quiz_pairs WHERE in_bank = ?",
+        crate::vals![true],
     )
     .await?;
     let Some(Range {
@@ -70,15 +70,17 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
                 out
             };
             let sql = format!(
-                "SELECT id FROM quiz_pairs WHERE id IN ({}) AND {LIVE_PAIR}",
+                "SELECT id FROM quiz_pairs WHERE in_bank = ? AND id IN ({}) AND {LIVE_PAIR}",
                 placeholders(candidates.len())
             );
-            let found: HashSet<i64> =
-                fetch_all::<IdRow>(c, &sql, candidates.iter().map(|&i| i.into()).collect())
-                    .await?
-                    .into_iter()
-                    .map(|r| r.id)
-                    .collect();
+            let values = std::iter::once(true.into())
+                .chain(candidates.iter().map(|&i| i.into()))
+                .collect();
+            let found: HashSet<i64> = fetch_all::<IdRow>(c, &sql, values)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
             chosen.extend(
                 candidates
                     .into_iter()
@@ -92,8 +94,8 @@ pub async fn random_pair_ids(c: &impl ConnectionTrait, count: usize) -> Result<V
     }
     let ids: Vec<i64> = fetch_all::<IdRow>(
         c,
-        &format!("SELECT id FROM quiz_pairs WHERE {LIVE_PAIR}"),
-        vec![],
+        &format!("SELECT id FROM quiz_pairs WHERE in_bank = ? AND {LIVE_PAIR}"),
+        crate::vals![true],
     )
     .await?
     .into_iter()
@@ -179,4 +181,81 @@ pub async fn pairs_by_ids(
             })
         })
         .collect())
+}
+
+/// The pair of each match `(left, right)`, in order: an existing pair of the same two foods
+/// (in the bank or not), else a new pair outside the bank (never drawn for new exams). Three
+/// statements whatever the number of matches; concurrent callers meet on
+/// `uq_quiz_pairs_foods` and share the row.
+pub async fn pairs_for_matches(
+    c: &impl ConnectionTrait,
+    matches: &[(i64, i64)],
+) -> Result<Vec<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        low_id: i64,
+        high_id: i64,
+    }
+    if matches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = crate::db::now_ms();
+    let rows = vec!["(?, ?, ?, ?, ?, ?)"; matches.len()].join(", ");
+    let values = matches
+        .iter()
+        .flat_map(|&(l, r)| crate::vals![l, r, l.min(r), l.max(r), now, false])
+        .collect();
+    let insert = crate::db::insert_ignore_sql(
+        c.get_database_backend(),
+        &format!(
+            "INTO quiz_pairs (left_id, right_id, low_id, high_id, created_at, in_bank) VALUES {rows}"
+        ),
+    );
+    crate::db::exec(c, &insert, values).await?;
+    let lows: Vec<i64> = matches.iter().map(|&(l, r)| l.min(r)).collect();
+    let sql = format!(
+        "SELECT id, low_id, high_id FROM quiz_pairs WHERE low_id IN ({})",
+        placeholders(lows.len())
+    );
+    let found: HashMap<(i64, i64), i64> =
+        fetch_all::<Row>(c, &sql, lows.iter().map(|&i| i.into()).collect())
+            .await?
+            .into_iter()
+            .map(|r| ((r.low_id, r.high_id), r.id))
+            .collect();
+    matches
+        .iter()
+        .map(|&(l, r)| {
+            found
+                .get(&(l.min(r), l.max(r)))
+                .copied()
+                .ok_or_else(|| DbErr::Custom(format!("no pair was stored for foods {l} and {r}")))
+        })
+        .collect()
+}
+
+/// Puts a pair made outside the bank (for a world-cup quiz) into the bank; answers its id, or
+/// `None` when the pair of these foods is in the bank already.
+pub async fn admit_to_bank(
+    c: &impl ConnectionTrait,
+    left_id: i64,
+    right_id: i64,
+) -> Result<Option<i64>, DbErr> {
+    let (low, high) = (left_id.min(right_id), left_id.max(right_id));
+    let done = crate::db::exec(
+        c,
+        "UPDATE quiz_pairs SET in_bank = ? WHERE low_id = ? AND high_id = ? AND in_bank = ?",
+        crate::vals![true, low, high, false],
+    )
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    crate::db::fetch_i64(
+        c,
+        "SELECT id FROM quiz_pairs WHERE low_id = ? AND high_id = ?",
+        crate::vals![low, high],
+    )
+    .await
 }

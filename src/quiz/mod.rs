@@ -5,7 +5,9 @@
 //! scoreboard is one indexed read whatever the number of participants (and a cached answer
 //! while nothing changed). See `docs/quiz.md`.
 
+mod attempts;
 pub mod bank;
+mod from_worldcup;
 pub mod model;
 pub mod preview;
 pub mod queries;
@@ -37,8 +39,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_pairs, create_pair))
         .routes(routes!(create_exam))
         .routes(routes!(get_exam, delete_exam))
-        .routes(routes!(get_attempt, submit_attempt, withdraw_attempt))
-        .routes(routes!(get_participant_attempt))
+        .routes(routes!(get_answer_key))
+        .routes(routes!(
+            attempts::get_attempt,
+            attempts::submit_attempt,
+            attempts::withdraw_attempt
+        ))
+        .routes(routes!(
+            attempts::get_participant_attempt,
+            attempts::reset_participant
+        ))
+        .routes(routes!(from_worldcup::create_worldcup_exam))
         .routes(routes!(get_scoreboard))
         .routes(routes!(list_my_exams))
 }
@@ -97,13 +108,24 @@ async fn create_pair(
         }
     }
     checks.finish()?;
-    let id = insert_returning_id(
+    let id = match insert_returning_id(
         &state.db,
         "INSERT INTO quiz_pairs (left_id, right_id, low_id, high_id, created_at) VALUES (?, ?, ?, ?, ?)",
         vals![left, right, left.min(right), left.max(right), now_ms()],
     )
     .await
-    .map_err(|e| conflict(e, "this pair is already in the bank (in one order or the other)"))?;
+    {
+        Ok(id) => id,
+        // A pair made for a world-cup quiz joins the bank instead.
+        Err(e) if db::is_unique_violation(&e) => bank::admit_to_bank(&state.db, left, right)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "this pair is already in the bank (in one order or the other)".to_owned(),
+                )
+            })?,
+        Err(e) => return Err(e.into()),
+    };
     let pair = bank::pairs_by_ids(&state.db, &state.storage, &[id])
         .await?
         .pop();
@@ -134,22 +156,43 @@ async fn create_exam(
         .iter()
         .map(|a| (a.pair_id, a.food_id))
         .collect();
-    let (code, created_at) = queries::create_exam(&state.db, user.id, &title, &questions, || {
-        new_code(&mut rand::rng())
-    })
-    .await
-    .map_err(|e| conflict(e, "the exam could not be given a code"))?;
+    let created = store_exam(
+        &state,
+        &user,
+        &title,
+        body.mode.unwrap_or_default(),
+        &questions,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Stores a checked exam under a fresh code.
+async fn store_exam(
+    state: &AppState,
+    user: &AuthUser,
+    title: &str,
+    mode: ExamMode,
+    questions: &[(i64, i64)],
+) -> AppResult<CreateExamResponse> {
+    let (code, created_at) =
+        queries::create_exam(&state.db, user.id, title, mode, questions, || {
+            new_code(&mut rand::rng())
+        })
+        .await
+        .map_err(|e| conflict(e, "the exam could not be given a code"))?;
     state.metrics.count(crate::metrics::Event::ExamCreated);
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateExamResponse {
-            code,
-            title,
-            author: user.username,
-            question_count: questions.len() as i64,
-            created_at: rfc3339(created_at),
-        }),
-    ))
+    Ok(CreateExamResponse {
+        code,
+        title: title.to_owned(),
+        mode,
+        author: Person {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+        },
+        question_count: questions.len() as i64,
+        created_at: rfc3339(created_at),
+    })
 }
 
 /// The exam of a share code (in any case), or 404.
@@ -160,16 +203,16 @@ async fn find_exam(state: &AppState, code: &str) -> AppResult<ExamRow> {
         .ok_or(AppError::NotFound("exam"))
 }
 
-/// An exam with its questions in the author's order, never the answers. `HEAD` works too.
-#[utoipa::path(get, path = "/exams/{code}", tag = "quiz",
-    params(("code" = String, Path, description = "Share code, any case")),
-    responses((status = 200, body = ExamDetail), (status = 404, body = crate::error::Problem)))]
-async fn get_exam(
-    State(state): State<AppState>,
-    Path(code): Path<String>,
-) -> AppResult<Json<ExamDetail>> {
-    let exam = find_exam(&state, &code).await?;
-    let participant_count = queries::participant_count(&state.db, exam.id).await?;
+/// What `GET /exams/{code}` keeps of an exam: its id and the serialized [`ExamBody`] without
+/// its opening brace, to which the fresh fields are prepended.
+struct CachedExam {
+    id: i64,
+    tail: Bytes,
+}
+
+/// Reads and serializes the part of an exam that never changes.
+async fn load_exam_body(state: &AppState, code: &str) -> AppResult<CachedExam> {
+    let exam = find_exam(state, code).await?;
     let questions = queries::exam_questions(&state.db, exam.id, None).await?;
     let foods = bank::foods_of(
         &state.db,
@@ -188,13 +231,110 @@ async fn get_exam(
             })
         })
         .collect();
-    Ok(Json(ExamDetail {
+    let body = ExamBody {
+        code: &exam.code,
+        title: &exam.title,
+        mode: exam.mode(),
+        question_count: exam.question_count,
+        created_at: rfc3339(exam.created_at),
+        questions,
+    };
+    let mut bytes = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
+    bytes.remove(0);
+    Ok(CachedExam {
+        id: exam.id,
+        tail: Bytes::from(bytes),
+    })
+}
+
+/// An exam with its questions in the author's order, never the answers. `HEAD` works too.
+///
+/// The questions and their foods never change after creation, so their serialized form is
+/// kept in the response cache by code; each request reads only the participant count and
+/// the author's names (one statement over two primary keys), so both are exact at once.
+#[utoipa::path(get, path = "/exams/{code}", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = ExamDetail), (status = 404, body = crate::error::Problem)))]
+async fn get_exam(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Response> {
+    let code = normalize_code(&code).ok_or(AppError::NotFound("exam"))?;
+    let key = format!("quiz-exam:{code}");
+    let mut cached = state.cache.get::<CachedExam>(&key);
+    let mut live = None;
+    if let Some(hit) = &cached {
+        live = queries::exam_live(&state.db, hit.id).await?;
+    }
+    // A miss, or a hit whose exam was deleted (its code may belong to a new exam now).
+    if live.is_none() {
+        let generation = state.cache.generation();
+        let loaded = Arc::new(load_exam_body(&state, &code).await?);
+        state.cache.put(&key, generation, loaded.clone());
+        live = queries::exam_live(&state.db, loaded.id).await?;
+        cached = Some(loaded);
+    }
+    let (Some(cached), Some(live)) = (cached, live) else {
+        return Err(AppError::NotFound("exam"));
+    };
+    #[derive(serde::Serialize)]
+    struct Head {
+        participant_count: i64,
+        author: Person,
+    }
+    let head = serde_json::to_vec(&Head {
+        participant_count: live.participant_count,
+        author: Person {
+            username: live.username,
+            display_name: live.display_name,
+        },
+    })
+    .map_err(anyhow::Error::from)?;
+    // `{"participant_count":N,"author":{…}}` + `"code":…}` joined with a comma.
+    let mut body = Vec::with_capacity(head.len() + cached.tail.len());
+    body.extend_from_slice(&head[..head.len() - 1]);
+    body.push(b',');
+    body.extend_from_slice(&cached.tail);
+    Ok(json_bytes(Bytes::from(body)))
+}
+
+/// The author's own answers, question by question; for the author only.
+#[utoipa::path(get, path = "/exams/{code}/answers", tag = "quiz",
+    params(("code" = String, Path, description = "Share code, any case")),
+    responses((status = 200, body = AnswerKey), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn get_answer_key(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(code): Path<String>,
+) -> AppResult<Json<AnswerKey>> {
+    let exam = find_exam(&state, &code).await?;
+    if exam.author_id != user.id {
+        return Err(AppError::Forbidden(
+            "only the exam's author may see its answers",
+        ));
+    }
+    let questions = queries::exam_questions(&state.db, exam.id, None).await?;
+    let foods = bank::foods_of(
+        &state.db,
+        &state.storage,
+        questions.iter().map(|q| q.question.foods),
+    )
+    .await?;
+    let questions = questions
+        .iter()
+        .filter_map(|q| {
+            Some(AnswerKeyQuestion {
+                index: q.index,
+                pair_id: q.question.pair_id,
+                left: foods.get(&q.question.foods.left_id)?.clone(),
+                right: foods.get(&q.question.foods.right_id)?.clone(),
+                answer_id: q.question.answer_id,
+            })
+        })
+        .collect();
+    Ok(Json(AnswerKey {
+        mode: exam.mode(),
         code: exam.code,
         title: exam.title,
-        author: exam.author,
-        question_count: exam.question_count,
-        participant_count,
-        created_at: rfc3339(exam.created_at),
         questions,
     }))
 }
@@ -214,152 +354,6 @@ async fn delete_exam(
         return Err(AppError::Forbidden("only the author may delete an exam"));
     }
     queries::delete_exam(&state.db, exam.id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Takes an exam (again): every question answered exactly once. A retake replaces the earlier
-/// attempt as a whole.
-#[utoipa::path(put, path = "/exams/{code}/attempt", tag = "quiz", request_body = SubmitAttemptRequest,
-    params(("code" = String, Path, description = "Share code, any case")),
-    responses((status = 200, body = SubmitAttemptResponse), (status = 401, body = crate::error::Problem),
-        (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
-    security(("bearer" = []), ("cookie" = [])))]
-async fn submit_attempt(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(code): Path<String>,
-    Json(body): Json<SubmitAttemptRequest>,
-) -> AppResult<Json<SubmitAttemptResponse>> {
-    let exam = find_exam(&state, &code).await?;
-    if exam.author_id == user.id {
-        return Err(AppError::Conflict(
-            "the author cannot take their own exam".to_owned(),
-        ));
-    }
-    let questions: Vec<Question> = queries::exam_questions(&state.db, exam.id, None)
-        .await?
-        .into_iter()
-        .map(|q| q.question)
-        .collect();
-    let guesses = match_guesses(&questions, &body.answers).map_err(AppError::Validation)?;
-    let score = model::score(&questions, &guesses);
-    let answers: Vec<(i64, i64)> = questions
-        .iter()
-        .zip(&guesses)
-        .map(|(q, &g)| (q.pair_id, g))
-        .collect();
-    queries::save_attempt(&state.db, exam.id, user.id, score, &answers)
-        .await
-        .map_err(|e| {
-            if db::is_foreign_key_violation(&e) {
-                // The exam was deleted meanwhile.
-                AppError::NotFound("exam")
-            } else if db::is_unique_violation(&e) {
-                AppError::Conflict(
-                    "other submissions of yours kept winning the race; try again".to_owned(),
-                )
-            } else {
-                e.into()
-            }
-        })?;
-    state.metrics.count(crate::metrics::Event::AttemptSubmitted);
-    let (rank, participant_count) = queries::standing(&state.db, exam.id, score).await?;
-    Ok(Json(SubmitAttemptResponse {
-        score,
-        total: questions.len() as i64,
-        rank,
-        participant_count,
-    }))
-}
-
-/// One user's result at an exam, question by question.
-async fn attempt_result(
-    state: &AppState,
-    exam: &ExamRow,
-    user_id: i64,
-) -> AppResult<AttemptResult> {
-    let attempt = queries::attempt(&state.db, exam.id, user_id)
-        .await?
-        .ok_or(AppError::NotFound("attempt"))?;
-    let questions = queries::exam_questions(&state.db, exam.id, Some(attempt.id)).await?;
-    let foods = bank::foods_of(
-        &state.db,
-        &state.storage,
-        questions.iter().map(|q| q.question.foods),
-    )
-    .await?;
-    let questions = questions
-        .iter()
-        .filter_map(|q| {
-            Some(ResultQuestion {
-                index: q.index,
-                pair_id: q.question.pair_id,
-                left: foods.get(&q.question.foods.left_id)?.clone(),
-                right: foods.get(&q.question.foods.right_id)?.clone(),
-                answer_id: q.question.answer_id,
-                guess_id: q.guess_id,
-                correct: q.guess_id == Some(q.question.answer_id),
-            })
-        })
-        .collect();
-    Ok(AttemptResult {
-        score: attempt.score,
-        total: attempt.total,
-        questions,
-    })
-}
-
-/// The caller's result at an exam; 404 when they have not taken it.
-#[utoipa::path(get, path = "/exams/{code}/attempt", tag = "quiz",
-    params(("code" = String, Path, description = "Share code, any case")),
-    responses((status = 200, body = AttemptResult), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
-    security(("bearer" = []), ("cookie" = [])))]
-async fn get_attempt(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(code): Path<String>,
-) -> AppResult<Json<AttemptResult>> {
-    let exam = find_exam(&state, &code).await?;
-    Ok(Json(attempt_result(&state, &exam, user.id).await?))
-}
-
-/// One participant's result, for the exam's author only.
-#[utoipa::path(get, path = "/exams/{code}/attempts/{username}", tag = "quiz",
-    params(("code" = String, Path, description = "Share code, any case"), ("username" = String, Path, description = "Participant, any case")),
-    responses((status = 200, body = AttemptResult), (status = 401, body = crate::error::Problem),
-        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
-    security(("bearer" = []), ("cookie" = [])))]
-async fn get_participant_attempt(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path((code, username)): Path<(String, String)>,
-) -> AppResult<Json<AttemptResult>> {
-    let exam = find_exam(&state, &code).await?;
-    if exam.author_id != user.id {
-        return Err(AppError::Forbidden(
-            "only the exam's author may see other participants' answers",
-        ));
-    }
-    let participant = queries::user_id_by_name(&state.db, &username)
-        .await?
-        .ok_or(AppError::NotFound("attempt"))?;
-    Ok(Json(attempt_result(&state, &exam, participant).await?))
-}
-
-/// Withdraws the caller from an exam (their attempt is deleted).
-#[utoipa::path(delete, path = "/exams/{code}/attempt", tag = "quiz",
-    params(("code" = String, Path, description = "Share code, any case")),
-    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
-    security(("bearer" = []), ("cookie" = [])))]
-async fn withdraw_attempt(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(code): Path<String>,
-) -> AppResult<StatusCode> {
-    let exam = find_exam(&state, &code).await?;
-    if !queries::withdraw(&state.db, exam.id, user.id).await? {
-        return Err(AppError::NotFound("attempt"));
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -401,12 +395,15 @@ async fn get_scoreboard(
         .into_iter()
         .zip(competition_ranks(&scores))
         .map(|(r, rank)| Standing {
+            match_rate: match_rate(r.score, r.total),
             username: r.username,
+            display_name: r.display_name,
             score: r.score,
             rank,
         })
         .collect();
     let board = Scoreboard {
+        mode: exam.mode(),
         code: exam.code,
         title: exam.title,
         question_count: exam.question_count,
@@ -431,6 +428,7 @@ async fn list_my_exams(State(state): State<AppState>, user: AuthUser) -> AppResu
         .await?
         .into_iter()
         .map(|r| AuthoredExam {
+            mode: ExamMode::parse(&r.mode),
             code: r.code,
             title: r.title,
             participant_count: r.participant_count,
@@ -441,9 +439,14 @@ async fn list_my_exams(State(state): State<AppState>, user: AuthUser) -> AppResu
         .await?
         .into_iter()
         .map(|r| ParticipatedExam {
+            mode: ExamMode::parse(&r.mode),
+            match_rate: match_rate(r.score, r.total),
             code: r.code,
             title: r.title,
-            author: r.author,
+            author: Person {
+                username: r.author,
+                display_name: r.author_display_name,
+            },
             score: r.score,
             total: r.total,
             participant_count: r.participant_count,

@@ -212,22 +212,79 @@ pub struct CreatePairRequest {
     pub right_id: i64,
 }
 
+/// How friends answer an exam.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ExamMode {
+    /// Friends guess the author's choices ("나를 얼마나 알까?").
+    #[default]
+    Guess,
+    /// Friends answer for themselves; the score is how alike the tastes are (입맛 궁합).
+    Match,
+}
+
+impl ExamMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExamMode::Guess => "guess",
+            ExamMode::Match => "match",
+        }
+    }
+
+    /// The stored value; anything unknown reads as the default.
+    pub fn parse(stored: &str) -> ExamMode {
+        if stored == "match" {
+            ExamMode::Match
+        } else {
+            ExamMode::Guess
+        }
+    }
+}
+
+/// A member or guest as an exam names them.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Person {
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The share of agreeing answers, 0..=1 (0 for an exam without questions).
+pub fn match_rate(score: i64, total: i64) -> f64 {
+    if total <= 0 {
+        0.0
+    } else {
+        score as f64 / total as f64
+    }
+}
+
 /// Body of `POST /exams`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateExamRequest {
     /// 1 to 30 characters after trimming.
     pub title: String,
+    /// `guess` when omitted.
+    pub mode: Option<ExamMode>,
     /// The author's choices, in question order: 1 to 50, each pair at most once.
     pub answers: Vec<AnswerInput>,
 }
 
-/// Answer of `POST /exams`.
+/// Body of `POST /worldcups/{id}/exam`; both fields are optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorldcupExamRequest {
+    /// 1 to 30 characters after trimming; "내 월드컵 픽 맞혀봐" when omitted.
+    pub title: Option<String>,
+    pub mode: Option<ExamMode>,
+}
+
+/// Answer of `POST /exams` and `POST /worldcups/{id}/exam`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateExamResponse {
     pub code: String,
     pub title: String,
-    pub author: String,
+    pub mode: ExamMode,
+    pub author: Person,
     pub question_count: i64,
     pub created_at: String,
 }
@@ -245,13 +302,46 @@ pub struct ExamQuestion {
 /// Answer of `GET /exams/{code}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExamDetail {
+    /// Exact at once: read fresh on every request.
+    pub participant_count: i64,
+    pub author: Person,
     pub code: String,
     pub title: String,
-    pub author: String,
+    pub mode: ExamMode,
     pub question_count: i64,
-    pub participant_count: i64,
     pub created_at: String,
     pub questions: Vec<ExamQuestion>,
+}
+
+/// What never changes of an exam: [`ExamDetail`] without the author and the participant
+/// count, serialized once and cached.
+#[derive(Debug, Serialize)]
+pub struct ExamBody<'a> {
+    pub code: &'a str,
+    pub title: &'a str,
+    pub mode: ExamMode,
+    pub question_count: i64,
+    pub created_at: String,
+    pub questions: Vec<ExamQuestion>,
+}
+
+/// A question with the author's answer, for the author's key.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnswerKeyQuestion {
+    pub index: i64,
+    pub pair_id: i64,
+    pub left: Food,
+    pub right: Food,
+    pub answer_id: i64,
+}
+
+/// Answer of `GET /exams/{code}/answers`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnswerKey {
+    pub code: String,
+    pub title: String,
+    pub mode: ExamMode,
+    pub questions: Vec<AnswerKeyQuestion>,
 }
 
 /// Body of `PUT /exams/{code}/attempt`.
@@ -267,12 +357,14 @@ pub struct SubmitAttemptRequest {
 pub struct SubmitAttemptResponse {
     pub score: i64,
     pub total: i64,
+    /// score / total, 0..=1.
+    pub match_rate: f64,
     /// Competition rank among the participants (1, 2, 2, 4).
     pub rank: i64,
     pub participant_count: i64,
 }
 
-/// One question of a result, with the author's answer and the participant's guess.
+/// One question of a result, with the author's answer and the participant's choice.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ResultQuestion {
     /// Position in the author's order, from 0.
@@ -281,15 +373,26 @@ pub struct ResultQuestion {
     pub left: Food,
     pub right: Food,
     pub answer_id: i64,
+    /// The participant's choice.
     pub guess_id: Option<i64>,
+    /// Whether the choice agrees with the author's (right in guess mode, same in match mode).
     pub correct: bool,
 }
 
 /// Answer of `GET /exams/{code}/attempt` and `GET /exams/{code}/attempts/{username}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttemptResult {
+    pub code: String,
+    pub title: String,
+    pub mode: ExamMode,
+    pub author: Person,
+    /// Whose result this is.
+    pub participant: Person,
     pub score: i64,
     pub total: i64,
+    pub match_rate: f64,
+    pub rank: i64,
+    pub participant_count: i64,
     pub questions: Vec<ResultQuestion>,
 }
 
@@ -297,7 +400,9 @@ pub struct AttemptResult {
 #[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Standing {
     pub username: String,
+    pub display_name: String,
     pub score: i64,
+    pub match_rate: f64,
     pub rank: i64,
 }
 
@@ -306,6 +411,7 @@ pub struct Standing {
 pub struct Scoreboard {
     pub code: String,
     pub title: String,
+    pub mode: ExamMode,
     pub question_count: i64,
     /// By score descending, then username (case-insensitively).
     pub participants: Vec<Standing>,
@@ -316,6 +422,7 @@ pub struct Scoreboard {
 pub struct AuthoredExam {
     pub code: String,
     pub title: String,
+    pub mode: ExamMode,
     pub participant_count: i64,
     pub created_at: String,
 }
@@ -325,9 +432,11 @@ pub struct AuthoredExam {
 pub struct ParticipatedExam {
     pub code: String,
     pub title: String,
-    pub author: String,
+    pub mode: ExamMode,
+    pub author: Person,
     pub score: i64,
     pub total: i64,
+    pub match_rate: f64,
     pub participant_count: i64,
 }
 
@@ -491,6 +600,19 @@ mod tests {
         assert_eq!(score(&questions, &[10, 13, 14]), 3);
         assert_eq!(score(&questions, &[11, 13, 15]), 1);
         assert_eq!(score(&questions, &[11, 12, 15]), 0);
+    }
+
+    #[test]
+    fn match_rates_are_shares_of_agreement() {
+        assert_eq!(match_rate(5, 8), 0.625);
+        assert_eq!(match_rate(0, 0), 0.0);
+        assert_eq!(match_rate(3, 3), 1.0);
+        assert_eq!(ExamMode::parse("match"), ExamMode::Match);
+        assert_eq!(ExamMode::parse("other"), ExamMode::Guess);
+        assert_eq!(
+            serde_json::to_string(&ExamMode::Match).unwrap(),
+            "\"match\""
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
-use super::model::{PairFoods, Question};
+use super::model::{ExamMode, PairFoods, Person, Question};
 use crate::db::{
     Db, exec, fetch_all, fetch_i64, fetch_optional, insert_returning_id, is_retryable,
     is_unique_violation,
@@ -28,10 +28,26 @@ pub struct ExamRow {
     pub id: i64,
     pub code: String,
     pub title: String,
+    pub mode: String,
     pub author_id: i64,
     pub author: String,
+    pub author_display_name: String,
     pub created_at: i64,
+    pub participant_count: i64,
     pub question_count: i64,
+}
+
+impl ExamRow {
+    pub fn author(&self) -> Person {
+        Person {
+            username: self.author.clone(),
+            display_name: self.author_display_name.clone(),
+        }
+    }
+
+    pub fn mode(&self) -> ExamMode {
+        ExamMode::parse(&self.mode)
+    }
 }
 
 /// One exam by its (normalized) share code; the question count is a primary-key range of at
@@ -39,7 +55,8 @@ pub struct ExamRow {
 pub async fn exam_by_code(c: &impl ConnectionTrait, code: &str) -> Result<Option<ExamRow>, DbErr> {
     fetch_optional(
         c,
-        "SELECT e.id, e.code, e.title, e.author_id, u.username AS author, e.created_at, \
+        "SELECT e.id, e.code, e.title, e.mode, e.author_id, u.username AS author, \
+         u.display_name AS author_display_name, e.created_at, e.participant_count, \
          (SELECT COUNT(*) FROM exam_questions q WHERE q.exam_id = e.id) AS question_count \
          FROM exams e JOIN users u ON u.id = e.author_id WHERE e.code = ?",
         vals![code],
@@ -47,15 +64,24 @@ pub async fn exam_by_code(c: &impl ConnectionTrait, code: &str) -> Result<Option
     .await
 }
 
-/// The number of participants of an exam, counted on `uq_exam_attempts_exam_user`.
-pub async fn participant_count(c: &impl ConnectionTrait, exam_id: i64) -> Result<i64, DbErr> {
-    Ok(fetch_i64(
+/// What may change of an exam: its participant count and its author's names.
+#[derive(Debug, FromQueryResult)]
+pub struct ExamLive {
+    pub participant_count: i64,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The changing part of an exam by id (`None` once deleted): two primary-key reads in one
+/// statement, whatever the number of participants.
+pub async fn exam_live(c: &impl ConnectionTrait, exam_id: i64) -> Result<Option<ExamLive>, DbErr> {
+    fetch_optional(
         c,
-        "SELECT COUNT(*) FROM exam_attempts WHERE exam_id = ?",
+        "SELECT e.participant_count, u.username, u.display_name \
+         FROM exams e JOIN users u ON u.id = e.author_id WHERE e.id = ?",
         vals![exam_id],
     )
-    .await?
-    .unwrap_or(0))
+    .await
 }
 
 #[derive(FromQueryResult)]
@@ -120,13 +146,14 @@ pub async fn create_exam(
     db: &Db,
     author_id: i64,
     title: &str,
+    mode: ExamMode,
     questions: &[(i64, i64)],
     mut next_code: impl FnMut() -> String,
 ) -> Result<(String, i64), DbErr> {
     let mut attempt = 1;
     loop {
         let code = next_code();
-        match try_create_exam(db, author_id, title, questions, &code).await {
+        match try_create_exam(db, author_id, title, mode, questions, &code).await {
             Ok(created_at) => return Ok((code, created_at)),
             // The only unique key of `exams` besides its id is the code: it was taken.
             Err(e) if is_unique_violation(&e) && attempt < WRITE_ATTEMPTS => {}
@@ -141,6 +168,7 @@ async fn try_create_exam(
     db: &Db,
     author_id: i64,
     title: &str,
+    mode: ExamMode,
     questions: &[(i64, i64)],
     code: &str,
 ) -> Result<i64, DbErr> {
@@ -148,8 +176,8 @@ async fn try_create_exam(
     let txn = crate::db::begin(db).await?;
     let exam_id = insert_returning_id(
         &txn,
-        "INSERT INTO exams (code, title, author_id, created_at) VALUES (?, ?, ?, ?)",
-        vals![code, title, author_id, now],
+        "INSERT INTO exams (code, title, mode, author_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        vals![code, title, mode.as_str(), author_id, now],
     )
     .await?;
     let rows = vec!["(?, ?, ?, ?)"; questions.len()].join(", ");
@@ -198,45 +226,85 @@ pub async fn delete_exam(db: &Db, exam_id: i64) -> Result<(), DbErr> {
     txn.commit().await
 }
 
-/// Stores a user's attempt, replacing any earlier one, in one transaction: the old attempt and
-/// its guesses go, the new one comes with its score. Concurrent retakes by the same user collide
-/// on `uq_exam_attempts_exam_user` (or deadlock on MariaDB); the loser starts over, so exactly
-/// one whole submission remains.
-pub async fn save_attempt(
+/// Why an attempt was not stored.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// The exam is gone.
+    NoExam,
+    /// The participant already has an attempt.
+    AlreadyTaken,
+    /// The participant withdrew; only the author's reset allows a new attempt.
+    Withdrawn,
+    Db(DbErr),
+}
+
+impl From<DbErr> for SubmitError {
+    fn from(e: DbErr) -> Self {
+        SubmitError::Db(e)
+    }
+}
+
+/// Stores a participant's one attempt with its score in one transaction, counted in the
+/// exam's participant counter. The counter row is locked first, so submissions to one exam
+/// queue there instead of deadlocking; a second attempt by the same user meets
+/// `uq_exam_attempts_exam_user` (concurrent ones wait on it and then meet it), so exactly one
+/// remains. The withdrawal check comes after the insert: a withdrawal committed meanwhile
+/// is then seen.
+pub async fn submit_attempt(
     db: &Db,
     exam_id: i64,
     user_id: i64,
     score: i64,
     guesses: &[(i64, i64)],
-) -> Result<(), DbErr> {
+) -> Result<(), SubmitError> {
     let mut attempt = 1;
     loop {
-        match try_save_attempt(db, exam_id, user_id, score, guesses).await {
-            Ok(()) => return Ok(()),
-            Err(e) if (is_unique_violation(&e) || is_retryable(&e)) && attempt < WRITE_ATTEMPTS => {
+        match try_submit_attempt(db, exam_id, user_id, score, guesses).await {
+            Err(SubmitError::Db(e)) if is_unique_violation(&e) => {
+                return Err(SubmitError::AlreadyTaken);
+            }
+            Err(SubmitError::Db(e)) if is_retryable(&e) && attempt < WRITE_ATTEMPTS => {
                 back_off(attempt).await
             }
-            Err(e) => return Err(e),
+            other => return other,
         }
         attempt += 1;
     }
 }
 
-async fn try_save_attempt(
+async fn try_submit_attempt(
     db: &Db,
     exam_id: i64,
     user_id: i64,
     score: i64,
     guesses: &[(i64, i64)],
-) -> Result<(), DbErr> {
+) -> Result<(), SubmitError> {
     let txn = crate::db::begin(db).await?;
-    remove_attempt(&txn, exam_id, user_id).await?;
+    let counted = exec(
+        &txn,
+        "UPDATE exams SET participant_count = participant_count + 1 WHERE id = ?",
+        vals![exam_id],
+    )
+    .await?;
+    if counted.rows_affected() == 0 {
+        return Err(SubmitError::NoExam);
+    }
     let attempt_id = insert_returning_id(
         &txn,
         "INSERT INTO exam_attempts (exam_id, user_id, score, total, submitted_at) VALUES (?, ?, ?, ?, ?)",
         vals![exam_id, user_id, score, guesses.len() as i64, crate::db::now_ms()],
     )
     .await?;
+    if fetch_i64(
+        &txn,
+        "SELECT user_id FROM exam_withdrawals WHERE exam_id = ? AND user_id = ?",
+        vals![exam_id, user_id],
+    )
+    .await?
+    .is_some()
+    {
+        return Err(SubmitError::Withdrawn);
+    }
     // An exam whose every pair left the bank has no questions, and its attempts no guesses.
     if !guesses.is_empty() {
         let rows = vec!["(?, ?, ?)"; guesses.len()].join(", ");
@@ -251,18 +319,18 @@ async fn try_save_attempt(
         )
         .await?;
     }
-    txn.commit().await
+    txn.commit().await?;
+    Ok(())
 }
 
-/// Deletes a user's attempt at an exam with its guesses; answers whether there was one.
+/// Deletes a user's attempt at an exam with its guesses and uncounts it; answers whether
+/// there was one.
 ///
 /// One statement through `uq_exam_attempts_exam_user`; the guesses go with the attempt by
-/// `fk_attempt_answers_attempt … ON DELETE CASCADE`, through their primary key. Two choices
-/// that look more explicit are worse: `DELETE FROM attempt_answers WHERE attempt_id IN
-/// (SELECT …)` is a scan of every guess of every exam on MariaDB 10, locking them all, and
-/// reading the attempt's id first makes the transaction begin with a read, which SQLite cannot
-/// turn into a write once another writer has committed (`SQLITE_BUSY_SNAPSHOT`, answered at
-/// once instead of waiting for the lock).
+/// `fk_attempt_answers_attempt … ON DELETE CASCADE`, through their primary key (a subquery
+/// over the guesses would scan every guess of every exam on MariaDB 10). The transaction
+/// begins with the write, which SQLite needs to wait for the lock instead of failing with
+/// `SQLITE_BUSY_SNAPSHOT`.
 async fn remove_attempt(
     c: &impl ConnectionTrait,
     exam_id: i64,
@@ -274,12 +342,53 @@ async fn remove_attempt(
         vals![exam_id, user_id],
     )
     .await?;
-    Ok(deleted.rows_affected() > 0)
+    if deleted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    exec(
+        c,
+        "UPDATE exams SET participant_count = participant_count - 1 WHERE id = ?",
+        vals![exam_id],
+    )
+    .await?;
+    Ok(true)
 }
 
-/// Withdraws a user from an exam; answers whether they had an attempt.
+/// Withdraws a user from an exam for good (until the author resets them); answers whether
+/// they had an attempt.
 pub async fn withdraw(db: &Db, exam_id: i64, user_id: i64) -> Result<bool, DbErr> {
-    crate::db::retrying(|| remove_attempt(db, exam_id, user_id)).await
+    crate::db::retrying(|| async {
+        let txn = crate::db::begin(db).await?;
+        if !remove_attempt(&txn, exam_id, user_id).await? {
+            return Ok(false);
+        }
+        let insert = crate::db::insert_ignore_sql(
+            db.get_database_backend(),
+            "INTO exam_withdrawals (exam_id, user_id, withdrawn_at) VALUES (?, ?, ?)",
+        );
+        exec(&txn, &insert, vals![exam_id, user_id, crate::db::now_ms()]).await?;
+        txn.commit().await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Resets a participant (the author's call): their attempt or withdrawal goes, and they may
+/// take the exam again. Answers whether there was anything to reset.
+pub async fn reset(db: &Db, exam_id: i64, user_id: i64) -> Result<bool, DbErr> {
+    crate::db::retrying(|| async {
+        let txn = crate::db::begin(db).await?;
+        let had_attempt = remove_attempt(&txn, exam_id, user_id).await?;
+        let withdrawals = exec(
+            &txn,
+            "DELETE FROM exam_withdrawals WHERE exam_id = ? AND user_id = ?",
+            vals![exam_id, user_id],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(had_attempt || withdrawals.rows_affected() > 0)
+    })
+    .await
 }
 
 /// A stored attempt.
@@ -304,20 +413,29 @@ pub async fn attempt(
     .await
 }
 
-/// The id of a user by name, case-insensitively.
-pub async fn user_id_by_name(
+/// A user's id and names.
+#[derive(Debug, FromQueryResult)]
+pub struct PersonRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// A user by username, case-insensitively.
+pub async fn person_by_name(
     c: &impl ConnectionTrait,
     username: &str,
-) -> Result<Option<i64>, DbErr> {
-    fetch_i64(
+) -> Result<Option<PersonRow>, DbErr> {
+    fetch_optional(
         c,
-        "SELECT id FROM users WHERE username_key = ?",
+        "SELECT id, username, display_name FROM users WHERE username_key = ?",
         vals![username.trim().to_lowercase()],
     )
     .await
 }
 
-/// Where a score stands at an exam: (competition rank, participant count), one statement.
+/// Where a score stands at an exam: (competition rank, participant count), one statement:
+/// a range of `ix_exam_attempts_scoreboard` and the exam's counter.
 pub async fn standing(
     c: &impl ConnectionTrait,
     exam_id: i64,
@@ -330,8 +448,9 @@ pub async fn standing(
     }
     let row = fetch_optional::<Row>(
         c,
-        "SELECT COUNT(*) AS participants, COUNT(CASE WHEN score > ? THEN 1 END) AS ahead \
-         FROM exam_attempts WHERE exam_id = ?",
+        "SELECT e.participant_count AS participants, \
+         (SELECT COUNT(*) FROM exam_attempts a WHERE a.exam_id = e.id AND a.score > ?) AS ahead \
+         FROM exams e WHERE e.id = ?",
         vals![score, exam_id],
     )
     .await?;
@@ -364,7 +483,9 @@ pub async fn attempts_version(c: &impl ConnectionTrait, exam_id: i64) -> Result<
 #[derive(Debug, FromQueryResult)]
 pub struct ScoreRow {
     pub username: String,
+    pub display_name: String,
     pub score: i64,
+    pub total: i64,
 }
 
 /// Every participant of an exam by score descending, then username case-insensitively: one
@@ -372,7 +493,7 @@ pub struct ScoreRow {
 pub async fn scores(c: &impl ConnectionTrait, exam_id: i64) -> Result<Vec<ScoreRow>, DbErr> {
     fetch_all(
         c,
-        "SELECT u.username, a.score FROM exam_attempts a JOIN users u ON u.id = a.user_id \
+        "SELECT u.username, u.display_name, a.score, a.total FROM exam_attempts a JOIN users u ON u.id = a.user_id \
          WHERE a.exam_id = ? ORDER BY a.score DESC, u.username_key, u.id",
         vals![exam_id],
     )
@@ -384,18 +505,17 @@ pub async fn scores(c: &impl ConnectionTrait, exam_id: i64) -> Result<Vec<ScoreR
 pub struct AuthoredRow {
     pub code: String,
     pub title: String,
+    pub mode: String,
     pub created_at: i64,
     pub participant_count: i64,
 }
 
-/// The exams a user wrote, newest first: one grouped statement.
+/// The exams a user wrote, newest first: one range of `ix_exams_author`.
 pub async fn authored(c: &impl ConnectionTrait, user_id: i64) -> Result<Vec<AuthoredRow>, DbErr> {
     fetch_all(
         c,
-        "SELECT e.code, e.title, e.created_at, COUNT(a.id) AS participant_count \
-         FROM exams e LEFT JOIN exam_attempts a ON a.exam_id = e.id \
-         WHERE e.author_id = ? GROUP BY e.id, e.code, e.title, e.created_at \
-         ORDER BY e.created_at DESC, e.id DESC",
+        "SELECT e.code, e.title, e.mode, e.created_at, e.participant_count FROM exams e \
+         WHERE e.author_id = ? ORDER BY e.created_at DESC, e.id DESC",
         vals![user_id],
     )
     .await
@@ -406,7 +526,9 @@ pub async fn authored(c: &impl ConnectionTrait, user_id: i64) -> Result<Vec<Auth
 pub struct ParticipatedRow {
     pub code: String,
     pub title: String,
+    pub mode: String,
     pub author: String,
+    pub author_display_name: String,
     pub score: i64,
     pub total: i64,
     pub participant_count: i64,
@@ -419,8 +541,8 @@ pub async fn participated(
 ) -> Result<Vec<ParticipatedRow>, DbErr> {
     fetch_all(
         c,
-        "SELECT e.code, e.title, u.username AS author, a.score, a.total, \
-         (SELECT COUNT(*) FROM exam_attempts n WHERE n.exam_id = e.id) AS participant_count \
+        "SELECT e.code, e.title, e.mode, u.username AS author, u.display_name AS author_display_name, \
+         a.score, a.total, e.participant_count \
          FROM exam_attempts a JOIN exams e ON e.id = a.exam_id JOIN users u ON u.id = e.author_id \
          WHERE a.user_id = ? ORDER BY a.submitted_at DESC, a.id DESC",
         vals![user_id],

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod bracket;
+pub mod export;
 pub mod mine;
 pub mod preview;
 pub mod starts;

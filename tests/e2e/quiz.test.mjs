@@ -36,13 +36,11 @@ test('an exam made by one user is taken by another through the share link', { ti
   const authorName = uniqueName('a');
   const takerName = uniqueName('t');
 
-  // The author signs up on the way to making a quiz.
+  // The author signs up, then makes a quiz.
   const authorContext = await phone(browser);
   const author = await openPage(authorContext);
+  await signUpUI(author, authorName, password);
   await author.goto('/quiz/new');
-  await author.locator('main').getByRole('link', { name: '회원가입' }).click();
-  await signUpUI(author, authorName, password, { goto: false });
-  await author.waitForURL('**/quiz/new');
   await author.getByTestId('pair-count').selectOption(String(QUESTIONS));
   await author.waitForFunction((n) => document.querySelectorAll('fieldset.question').length === n, QUESTIONS);
 
@@ -72,22 +70,26 @@ test('an exam made by one user is taken by another through the share link', { ti
   const link = await author.getByTestId('share-link').inputValue();
   assert.equal(link, `${BASE}/quiz/${code}`);
 
-  // The author cannot take their own exam; a lower-case code typed in still finds it.
+  // The author's own quiz page shows their answer key; a lower-case code typed in finds it.
   await author.goto('/quiz');
   await author.getByTestId('code-input').fill(code.toLowerCase());
   await author.getByRole('button', { name: '퀴즈 열기' }).click();
   await author.waitForURL(`**/quiz/${code}`);
-  await author.getByText('내가 낸 퀴즈는 풀 수 없어요.', { exact: false }).waitFor();
+  const key = author.getByTestId('answer-key');
+  await key.waitFor();
+  assert.equal(await key.locator('li').count(), QUESTIONS);
+  for (const foodId of authorAnswers.values()) {
+    assert.equal(await key.locator(`.result-chip.is-answer[data-food-id="${foodId}"]`).count(), 1, 'each of my answers is marked');
+  }
+  await screenshot(author, 'quiz-answer-key', { fullPage: true });
 
-  // The taker opens the link logged out, signs up, and comes back to the exam.
+  // The taker is a member: signed up, they open the link and get the questions at once.
   const takerContext = await phone(browser);
   const taker = await openPage(takerContext);
+  await signUpUI(taker, takerName, password);
   await taker.goto(link);
   await taker.getByRole('heading', { level: 1, name: title }).waitFor();
-  await taker.getByText('퀴즈를 풀려면 로그인해 주세요.', { exact: false }).waitFor();
-  await taker.locator('main').getByRole('link', { name: '회원가입' }).click();
-  await signUpUI(taker, takerName, password, { goto: false });
-  await taker.waitForURL(`**/quiz/${code}`);
+  assert.equal(await taker.getByTestId('guest-name').count(), 0, 'a member is not asked for a name');
   await taker.locator('fieldset.question').first().waitFor();
   const takerQuestions = taker.locator('fieldset.question');
   assert.equal(await takerQuestions.count(), QUESTIONS);
@@ -108,8 +110,10 @@ test('an exam made by one user is taken by another through the share link', { ti
   assert.equal(expected, 5);
   await taker.getByTestId('submit-attempt').click();
   await waitOrAlert(taker, { locator: taker.getByTestId('score') });
-  assert.equal(await taker.getByTestId('score').textContent(), `[${expected}/${QUESTIONS}]`);
+  const line = `${expected}/${QUESTIONS} · ${Math.round((100 * expected) / QUESTIONS)}%`;
+  assert.equal(await taker.getByTestId('score').textContent(), line);
   assert.equal(await taker.getByTestId('rank').textContent(), '1명 중 1등');
+  assert.ok((await taker.getByTestId('tier').textContent()).length > 0, 'a message by tier');
   const rows = taker.getByTestId('result-list').locator('li');
   assert.equal(await rows.count(), QUESTIONS);
   assert.equal(await taker.locator('.result-chip.is-answer:not(.small)').count(), QUESTIONS, "the author's answer is highlighted on every row");
@@ -119,7 +123,8 @@ test('an exam made by one user is taken by another through the share link', { ti
   // A reload shows the stored result again.
   await taker.reload();
   await taker.getByTestId('score').waitFor();
-  assert.equal(await taker.getByTestId('score').textContent(), `[${expected}/${QUESTIONS}]`);
+  assert.equal(await taker.getByTestId('score').textContent(), line);
+  assert.equal(await taker.getByTestId('submit-attempt').count(), 0, 'no second attempt is offered');
 
   // The scoreboard lists the taker.
   await taker.getByTestId('scoreboard-link').click();

@@ -7,6 +7,8 @@ import { state, setUser, navigate, loginHref, loadFavorites } from '../state.js'
 import { busy, errorBox, messageSlot, pageTitle, toast, copyText } from '../ui.js';
 import { starButton } from './home.js';
 import { shareUrl } from './quiz.js';
+import { profileEditor } from './profile.js';
+import { personName, scoreLine } from './quiz-result.js';
 
 export async function meView(ctx) {
   ctx.setTitle(t('nav.me'));
@@ -30,10 +32,13 @@ export async function meView(ctx) {
     }));
 
   const profile = h('section', { class: 'card profile', 'aria-labelledby': 'profile-title' },
-    h('h2', { id: 'profile-title' }, user.username, user.is_admin ? h('span', { class: 'badge' }, t('me.admin')) : null),
+    h('h2', { id: 'profile-title' }, personName(user), user.is_admin ? h('span', { class: 'badge' }, t('me.admin')) : null,
+      user.is_guest ? h('span', { class: 'badge' }, t('guest.badge')) : null),
+    h('p', { class: 'meta' }, `@${user.username}`),
     h('dl', { class: 'facts' },
       user.birth_date ? [h('dt', null, t('field.birth_date')), h('dd', null, fmtDate(user.birth_date))] : null,
       user.created_at ? [h('dt', null, t('me.joined')), h('dd', null, fmtDate(user.created_at))] : null),
+    profileEditor(user),
     h('div', { class: 'row' }, logout, user.is_admin ? h('a', { class: 'btn btn-ghost', href: '/admin' }, t('nav.admin')) : null),
     errors);
 
@@ -113,7 +118,7 @@ async function fillExams(section) {
         const li = h('li', { class: 'exam', 'data-code': exam.code },
           h('div', { class: 'exam-text' },
             h('a', { class: 'exam-title', href: `/quiz/${exam.code}` }, exam.title),
-            h('span', { class: 'meta' }, t('quiz.by', { author: exam.author }), ' · ', `${exam.score}/${exam.total}`, ' · ', t('quiz.participants', { n: fmtNumber(exam.participant_count) }))),
+            h('span', { class: 'meta' }, t('quiz.by', { author: personName(exam.author) }), ' · ', scoreLine(exam.score, exam.total, exam.match_rate), ' · ', t('quiz.participants', { n: fmtNumber(exam.participant_count) }))),
           h('div', { class: 'exam-actions' }, withdraw));
         withdraw.addEventListener('click', () => {
           if (!window.confirm(t('me.confirm_withdraw', { title: exam.title }))) return;

@@ -1,11 +1,14 @@
 // The taste quiz: make an exam from random pairs, take one by code or link, results, scoreboard.
 
 import { h, replace, uid } from '../dom.js';
-import { get, post, put, query } from '../api.js';
+import { del, get, post, put, query } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
-import { state, navigate, loginHref } from '../state.js';
-import { busy, field, foodImage, messageSlot, pageTitle, shareBox, showFieldErrors, srOnly, announce } from '../ui.js';
-import { examText, resultText, shareSheet } from '../share.js';
+import { state, navigate, loginHref, setUser } from '../state.js';
+import { busy, field, foodImage, messageSlot, pageTitle, shareBox, showFieldErrors, srOnly, announce, toast } from '../ui.js';
+import { examText, shareSheet } from '../share.js';
+import { personName, percent, resultLegend, resultList, scoreLine, tierMessage } from './quiz-result.js';
+
+export { resultList };
 
 // Six characters of the share-code alphabet, or an imported code of the original app (5 hex).
 const CODE_ALPHABET = /^(?:[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}|[0-9A-F]{5})$/;
@@ -17,6 +20,44 @@ export function normalizeCode(text) {
 
 export function shareUrl(code) {
   return `${window.location.origin}/quiz/${code}`;
+}
+
+/** Whether the signed-in user is `person` (`{username}`), case-insensitively. */
+function isMe(person) {
+  const name = person && (person.username || person);
+  return Boolean(state.user && name && state.user.username.toLowerCase() === String(name).toLowerCase());
+}
+
+/**
+ * The name field of a guest: shown to whoever is signed out, so that a friend opening a link
+ * answers at once. `signIn()` creates the guest (once) and resolves when someone is signed in.
+ */
+function guestName() {
+  const { wrap, input } = field({
+    name: 'display_name', label: t('guest.name'), hint: t('guest.name_hint'), required: true,
+    attrs: { maxlength: '20', autocomplete: 'nickname', 'data-testid': 'guest-name' },
+  });
+  input.addEventListener('input', () => {
+    input.removeAttribute('aria-invalid');
+    wrap.querySelector('.field-error').textContent = '';
+  });
+  const block = h('div', { class: 'guest-name' }, wrap,
+    h('p', { class: 'hint' }, t('guest.have_account'), ' ', h('a', { href: loginHref() }, t('nav.login'))));
+  async function signIn(form) {
+    if (state.user) return true;
+    const name = input.value.trim();
+    if (!name) {
+      input.setAttribute('aria-invalid', 'true');
+      wrap.querySelector('.field-error').textContent = t('guest.name_needed');
+      input.focus();
+      return false;
+    }
+    const out = await post('/auth/guest', { display_name: name });
+    setUser(out.user);
+    block.remove();
+    return Boolean(form);
+  }
+  return { block, input, signIn };
 }
 
 function loginNotice(textKey) {
@@ -105,12 +146,10 @@ function checkAllAnswered(list, answers, errors) {
 
 export async function quizCreateView(ctx) {
   ctx.setTitle(t('quiz.create'));
-  if (!state.user) {
-    return h('div', null, pageTitle(t('quiz.create')), loginNotice('quiz.login_to_create'));
-  }
   const root = h('div', { class: 'quiz-create' });
   const answers = new Map();
   let pairs = [];
+  const guest = state.user ? null : guestName();
 
   const countId = uid('count');
   const countSelect = h('select', { id: countId, name: 'count', 'data-testid': 'pair-count' },
@@ -119,7 +158,18 @@ export async function quizCreateView(ctx) {
   const questions = h('div', { class: 'questions', 'aria-live': 'polite' });
   const errors = messageSlot();
   const title = field({ name: 'title', label: t('quiz.exam_title'), hint: t('hint.title'), required: true, attrs: { maxlength: '30', 'data-testid': 'exam-title' } });
-  title.input.value = t('quiz.default_title', { name: state.user.username });
+  title.input.value = state.user ? t('quiz.default_title', { name: personName(state.user) }).slice(0, 30) : t('quiz.default_title_plain');
+  const modeName = uid('mode');
+  const modeOption = (value, label, hint) => {
+    const id = uid('mode');
+    return h('div', { class: 'mode-option' },
+      h('input', { type: 'radio', id, name: modeName, value, checked: value === 'guess', 'data-testid': `mode-${value}` }),
+      h('label', { for: id }, h('strong', null, label), h('span', { class: 'hint' }, hint)));
+  };
+  const modes = h('fieldset', { class: 'mode-choice' },
+    h('legend', null, t('quiz.mode')),
+    modeOption('guess', t('quiz.mode_guess'), t('quiz.mode_guess_hint')),
+    modeOption('match', t('match.mode'), t('match.mode_hint')));
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'submit-exam' }, t('quiz.make'));
 
   async function loadPairs() {
@@ -156,18 +206,21 @@ export async function quizCreateView(ctx) {
       busy(submit, async () => {
         errors.clear();
         try {
+          if (guest && !(await guest.signIn(form))) return;
           const exam = await post('/exams', {
             title: title.input.value.trim(),
+            mode: form.querySelector(`input[name="${modeName}"]:checked`)?.value || 'guess',
             answers: pairs.map((p) => ({ pair_id: p.id, food_id: answers.get(p.id) })),
           });
           renderCreated(root, exam);
         } catch (err) {
           errors.showError(err, {}, showFieldErrors(form, err));
-          if (err.status === 401) errors.replaceChildren(loginNotice('quiz.login_to_create'));
         }
       });
     },
   },
+  guest ? guest.block : null,
+  modes,
   h('div', { class: 'field-row' }, h('div', { class: 'field' }, h('label', { for: countId }, t('quiz.count')), countSelect), reload),
   h('p', { class: 'hint' }, t('quiz.create_hint')),
   questions,
@@ -180,7 +233,7 @@ export async function quizCreateView(ctx) {
   return root;
 }
 
-function renderCreated(root, exam) {
+export function renderCreated(root, exam) {
   replace(root,
     h('div', { class: 'created', 'data-testid': 'exam-created' },
       pageTitle(t('quiz.created')),
@@ -189,6 +242,7 @@ function renderCreated(root, exam) {
       shareSheet({ url: shareUrl(exam.code), text: examText(exam.title) }),
       shareBox(shareUrl(exam.code), t('quiz.share')),
       h('div', { class: 'row' },
+        h('a', { class: 'btn btn-secondary', href: `/quiz/${exam.code}`, 'data-testid': 'open-exam' }, t('quiz.my_answers')),
         h('a', { class: 'btn btn-secondary', href: `/quiz/${exam.code}/scoreboard` }, t('quiz.scoreboard')),
         h('a', { class: 'btn btn-ghost', href: '/me#my-exams' }, t('me.exams')))));
   root.querySelector('h1')?.focus();
@@ -198,10 +252,12 @@ function renderCreated(root, exam) {
 // ---------------------------------------------------------------- take
 
 function examHeader(exam) {
+  const match = exam.mode === 'match';
   return h('div', { class: 'exam-head' },
+    h('p', { class: ['mode-tag', match ? 'is-match' : ''], 'data-testid': 'mode-tag' }, match ? t('match.frame') : t('quiz.frame')),
     pageTitle(exam.title),
     h('p', { class: 'meta' },
-      t('quiz.by', { author: exam.author }), ' · ',
+      t('quiz.by', { author: personName(exam.author) }), ' · ',
       t('quiz.n_questions', { n: exam.question_count }), ' · ',
       t('quiz.participants', { n: fmtNumber(exam.participant_count ?? 0) }),
       ' · ', h('span', { class: 'code-inline' }, exam.code)));
@@ -216,151 +272,165 @@ export async function quizTakeView(ctx) {
   const exam = await get(`/exams/${code}`);
   ctx.setTitle(exam.title);
   const root = h('div', { class: 'quiz-take' });
-
-  if (!state.user) {
-    replace(root, examHeader(exam), loginNotice('quiz.login_to_take'));
-    return root;
-  }
-  if (state.user.username.toLowerCase() === String(exam.author).toLowerCase()) {
-    replace(root, examHeader(exam),
-      h('div', { class: 'alert alert-info' }, h('p', null, t('quiz.own_exam'))),
-      shareBox(shareUrl(exam.code), t('quiz.share')),
-      h('p', null, h('a', { class: 'btn btn-primary', href: `/quiz/${exam.code}/scoreboard` }, t('quiz.scoreboard'))));
+  if (isMe(exam.author)) {
+    await renderAnswerKey(root, exam);
     return root;
   }
   let result = null;
-  try {
-    result = await get(`/exams/${code}/attempt`);
-  } catch (err) {
-    if (err.status !== 404) throw err;
+  if (state.user) {
+    try {
+      result = await get(`/exams/${code}/attempt`);
+    } catch (err) {
+      if (err.status !== 404) throw err;
+    }
   }
-  if (result) renderResult(root, exam, result, null, () => renderForm(root, exam, result));
-  else renderForm(root, exam, null);
+  if (result) renderResult(root, exam, result);
+  else renderForm(root, exam);
   return root;
 }
 
-function renderForm(root, exam, previous) {
+/** The author's own quiz page: their answers, the link to share, the scoreboard. */
+async function renderAnswerKey(root, exam) {
+  const key = await get(`/exams/${exam.code}/answers`);
+  replace(root, examHeader(exam),
+    h('div', { class: 'alert alert-info' }, h('p', null, t('quiz.own_exam_key'))),
+    shareBox(shareUrl(exam.code), t('quiz.share')),
+    h('section', { class: 'section', 'aria-labelledby': 'key-title', 'data-testid': 'answer-key' },
+      h('h2', { id: 'key-title' }, t('quiz.answer_key')),
+      resultLegend({ mode: exam.mode, viewer: 'key' }),
+      resultList(key, { mode: exam.mode, viewer: 'key' })),
+    h('p', null, h('a', { class: 'btn btn-primary', href: `/quiz/${exam.code}/scoreboard`, 'data-testid': 'scoreboard-link' }, t('quiz.scoreboard'))));
+}
+
+function renderForm(root, exam) {
   const answers = new Map();
-  if (previous) for (const q of previous.questions || []) if (q.guess_id) answers.set(pairIdOf(q, exam), q.guess_id);
   const errors = messageSlot();
+  const guest = state.user ? null : guestName();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'submit-attempt' }, t('quiz.submit'));
   const list = exam.questions;
+  const match = exam.mode === 'match';
   const form = h('form', {
     class: 'card questions-card',
     novalidate: true,
     onsubmit: (e) => {
       e.preventDefault();
+      if (guest && !guest.input.value.trim()) {
+        guest.signIn(null);
+        return;
+      }
       if (!checkAllAnswered(list, answers, errors)) return;
       busy(submit, async () => {
         errors.clear();
         try {
-          const outcome = await put(`/exams/${exam.code}/attempt`, {
+          if (guest) await guest.signIn(form);
+          await put(`/exams/${exam.code}/attempt`, {
             answers: list.map((q) => ({ pair_id: q.pair_id, food_id: answers.get(q.pair_id) })),
           });
           const result = await get(`/exams/${exam.code}/attempt`);
-          exam.participant_count = outcome.participant_count;
-          renderResult(root, exam, result, outcome, () => renderForm(root, exam, result));
-          announce(t('quiz.score_announce', { score: outcome.score, total: outcome.total }));
+          exam.participant_count = result.participant_count;
+          renderResult(root, exam, result);
+          announce(t('quiz.score_announce', { score: result.score, total: result.total }));
         } catch (err) {
-          errors.showError(err, { conflict: 'quiz.own_exam', not_found: 'quiz.not_found' });
+          if (err.status === 409 && !isMe(exam.author)) {
+            errors.showInfo(t('quiz.final_already'));
+            return;
+          }
+          errors.showError(err, { not_found: 'quiz.not_found' }, guest ? showFieldErrors(form, err) : undefined);
         }
       });
     },
   },
-  h('p', { class: 'hint' }, t('quiz.take_hint', { author: exam.author })),
+  guest ? guest.block : null,
+  h('p', { class: 'hint' }, match ? t('match.take_hint') : t('quiz.take_hint', { author: personName(exam.author) })),
+  h('p', { class: 'hint' }, t('quiz.final_note')),
   h('div', { class: 'questions' }, list.map((q, i) => questionFieldset(q, i, answers.get(q.pair_id), (p, f) => answers.set(p, f)))),
   errors,
   submit);
   replace(root, examHeader(exam), form);
 }
 
-/** Result questions carry left/right foods; find the pair id from the exam's questions. */
-function pairIdOf(resultQuestion, exam) {
-  const q = exam.questions.find((x) => x.index === resultQuestion.index);
-  return q ? q.pair_id : resultQuestion.pair_id;
-}
-
-/** Per-question result like the original app: author's answer filled, wrong guesses in orange. */
-export function resultList(result) {
-  return h('ol', { class: 'result-list', 'data-testid': 'result-list' },
-    (result.questions || []).map((q) => {
-      const chip = (food) => {
-        const isAnswer = food.id === q.answer_id;
-        const isGuess = food.id === q.guess_id;
-        const cls = ['result-chip', isAnswer ? 'is-answer' : '', isGuess && !isAnswer ? 'is-wrong' : '', isGuess && isAnswer ? 'is-right' : ''];
-        const notes = [];
-        if (isAnswer) notes.push(t('quiz.mark_answer'));
-        if (isGuess) notes.push(isAnswer ? t('quiz.mark_right') : t('quiz.mark_wrong'));
-        return h('span', { class: cls, 'data-food-id': String(food.id) },
-          isGuess ? h('span', { class: 'mark', 'aria-hidden': 'true' }, isAnswer ? '✓' : '✗') : null,
-          food.name,
-          notes.length ? srOnly(` (${notes.join(', ')})`) : null);
-      };
-      return h('li', { class: ['result-row', q.correct ? 'correct' : 'wrong'] },
-        h('span', { class: 'q-num', 'aria-hidden': 'true' }, `${q.index + 1}.`),
-        chip(q.left), chip(q.right));
-    }));
-}
-
-function resultLegend() {
-  return h('p', { class: 'legend' },
-    h('span', { class: 'result-chip is-answer small' }, t('quiz.legend_answer')),
-    h('span', { class: 'result-chip is-wrong small' }, t('quiz.legend_wrong')));
-}
-
-function renderResult(root, exam, result, outcome, retake) {
-  const who = state.user?.username || '';
-  const summary = outcome
-    ? h('p', { class: 'score-summary', 'data-testid': 'rank' }, t('quiz.rank', { rank: outcome.rank, n: outcome.participant_count }))
-    : null;
+/** My result: "5/8 · 63%" (or "우리 입맛 궁합 63%"), a tier message, my place, each question, share. */
+function renderResult(root, exam, result) {
+  const match = (result.mode || exam.mode) === 'match';
+  const line = scoreLine(result.score, result.total, result.match_rate);
+  const headline = match
+    ? h('p', { class: 'score-big', 'data-testid': 'score' }, t('match.rate', { n: percent(result.match_rate) }), h('span', { class: 'score-sub' }, ` ${result.score}/${result.total}`))
+    : h('p', { class: 'score-big', 'data-testid': 'score' }, line);
+  const shareText = match
+    ? t('match.share_text', { title: exam.title, n: percent(result.match_rate) })
+    : t('quiz.share_text', { title: exam.title, score: line });
   replace(root,
     examHeader(exam),
-    h('section', { class: 'section result', 'aria-labelledby': 'result-title' },
-      h('h2', { id: 'result-title', class: 'result-title' },
-        who, ' ', h('span', { class: 'score', 'data-testid': 'score' }, `[${result.score}/${result.total}]`)),
-      summary,
-      resultLegend(),
-      resultList(result),
-      shareSheet({ url: shareUrl(exam.code), text: resultText(exam.author, result.score, result.total) }),
+    h('section', { class: 'section result', 'aria-labelledby': 'result-title', 'data-testid': 'result' },
+      h('h2', { id: 'result-title', class: 'result-title' }, t('quiz.result_of', { name: personName(result.participant) || personName(state.user) })),
+      headline,
+      h('p', { class: 'tier', 'data-testid': 'tier' }, tierMessage(match ? 'match' : 'guess', result.match_rate)),
+      h('p', { class: 'score-summary', 'data-testid': 'rank' }, t('quiz.rank', { rank: result.rank, n: result.participant_count })),
       h('div', { class: 'row' },
-        h('a', { class: 'btn btn-primary', href: `/quiz/${exam.code}/scoreboard`, 'data-testid': 'scoreboard-link' }, t('quiz.scoreboard')),
-        retake ? h('button', { type: 'button', class: 'btn btn-secondary', onclick: retake }, t('quiz.retake')) : null)));
+        shareSheet({ url: shareUrl(exam.code), text: shareText }),
+        h('a', { class: 'btn btn-secondary', href: `/quiz/${exam.code}/scoreboard`, 'data-testid': 'scoreboard-link' }, match ? t('match.scoreboard') : t('quiz.scoreboard'))),
+      resultLegend({ mode: match ? 'match' : 'guess', authorName: personName(exam.author) }),
+      resultList(result, { mode: match ? 'match' : 'guess' }),
+      h('p', { class: 'hint' }, t('quiz.final_note')),
+      h('p', null, h('a', { class: 'btn btn-ghost', href: '/quiz/new' }, t('quiz.make_mine')))));
   root.querySelector('#result-title')?.setAttribute('tabindex', '-1');
   root.querySelector('#result-title')?.focus();
 }
 
 // ---------------------------------------------------------------- scoreboard
 
+function attemptHref(code, username) {
+  return `/quiz/${code}/attempts/${encodeURIComponent(username).replace(/\./g, '%2E')}`;
+}
+
 export async function scoreboardView(ctx) {
   const code = normalizeCode(ctx.params.code);
-  const board = await get(`/exams/${code}/scoreboard`);
-  ctx.setTitle(t('quiz.scoreboard_of', { title: board.title }));
-  let author = null;
-  try {
-    author = (await get(`/exams/${code}`)).author;
-  } catch {
-    author = null;
-  }
-  const isAuthor = state.user && author && state.user.username.toLowerCase() === author.toLowerCase();
+  const [board, exam] = await Promise.all([get(`/exams/${code}/scoreboard`), get(`/exams/${code}`).catch(() => null)]);
+  const match = board.mode === 'match';
+  const heading = match ? t('match.scoreboard_of', { title: board.title }) : t('quiz.scoreboard_of', { title: board.title });
+  ctx.setTitle(heading);
+  const isAuthor = Boolean(exam && isMe(exam.author));
+  const errors = messageSlot();
   const rows = board.participants.map((p) => {
-    const mine = state.user && p.username.toLowerCase() === state.user.username.toLowerCase();
-    const name = isAuthor
-      ? h('a', { href: `/quiz/${code}/attempts/${encodeURIComponent(p.username).replace(/\./g, '%2E')}` }, p.username)
-      : p.username;
+    const mine = isMe(p);
+    const label = personName(p);
+    const name = isAuthor ? h('a', { href: attemptHref(code, p.username) }, label) : label;
+    const reset = isAuthor
+      ? h('button', {
+          type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': `reset-${p.username}`,
+          'aria-label': t('quiz.reset_of', { name: label }),
+          onclick: (e) => {
+            const button = e.currentTarget;
+            if (!window.confirm(t('quiz.reset_confirm', { name: label }))) return;
+            busy(button, async () => {
+              try {
+                await del(`/exams/${code}/attempts/${encodeURIComponent(p.username)}`);
+                toast(t('quiz.reset_done', { name: label }));
+                button.closest('tr')?.remove();
+              } catch (err) {
+                errors.showError(err);
+              }
+            });
+          },
+        }, t('quiz.reset'))
+      : null;
     return h('tr', { class: mine ? 'highlight' : null },
       h('td', null, String(p.rank)),
       h('td', null, name, mine ? srOnly(` (${t('quiz.me')})`) : null, mine ? h('span', { class: 'badge', 'aria-hidden': 'true' }, t('quiz.me')) : null),
-      h('td', { class: 'num' }, `${p.score}/${board.question_count}`));
+      h('td', { class: 'num' }, match ? `${percent(p.match_rate)}%` : `${p.score}/${board.question_count}`),
+      isAuthor ? h('td', null, reset) : null);
   });
   return h('div', { class: 'scoreboard' },
-    pageTitle(t('quiz.scoreboard_of', { title: board.title })),
+    pageTitle(heading),
     h('p', { class: 'meta' }, t('quiz.n_questions', { n: board.question_count }), ' · ', t('quiz.participants', { n: board.participants.length })),
+    errors,
     board.participants.length
       ? h('div', { class: 'table-wrap' }, h('table', { class: 'ranking', 'data-testid': 'scoreboard' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, t('ranking.rank')),
             h('th', { scope: 'col' }, t('quiz.participant')),
-            h('th', { scope: 'col', class: 'num' }, t('quiz.score_col')))),
+            h('th', { scope: 'col', class: 'num' }, match ? t('match.rate_col') : t('quiz.score_col')),
+            isAuthor ? h('th', { scope: 'col' }, srOnly(t('quiz.reset'))) : null)),
           h('tbody', null, rows)))
       : h('p', { class: 'empty' }, t('quiz.no_participants')),
     h('div', { class: 'row' },
@@ -369,17 +439,20 @@ export async function scoreboardView(ctx) {
     shareBox(shareUrl(code), t('quiz.share')));
 }
 
-/** The author's view of one participant's answers. */
+/** The author's view of one friend's choices, with the quiz's title. */
 export async function attemptOfView(ctx) {
   const code = normalizeCode(ctx.params.code);
   const username = ctx.params.username;
   const result = await get(`/exams/${code}/attempts/${encodeURIComponent(username)}`);
-  ctx.setTitle(`${username} [${result.score}/${result.total}]`);
+  const name = personName(result.participant) || username;
+  const match = result.mode === 'match';
+  ctx.setTitle(t('quiz.friend_result', { name }));
   return h('div', { class: 'quiz-take' },
-    pageTitle(h('span', null, username, ' ', h('span', { class: 'score' }, `[${result.score}/${result.total}]`))),
-    resultLegend(),
-    resultList(result),
+    h('p', { class: ['mode-tag', match ? 'is-match' : ''] }, match ? t('match.frame') : t('quiz.frame')),
+    pageTitle(t('quiz.friend_result', { name })),
+    h('p', { class: 'meta', 'data-testid': 'exam-title' }, result.title),
+    h('p', { class: 'score-big', 'data-testid': 'score' }, match ? t('match.rate', { n: percent(result.match_rate) }) : scoreLine(result.score, result.total, result.match_rate)),
+    resultLegend({ mode: result.mode, viewer: 'author' }),
+    resultList(result, { mode: result.mode, viewer: 'author' }),
     h('p', null, h('a', { class: 'btn btn-secondary', href: `/quiz/${code}/scoreboard` }, t('quiz.scoreboard'))));
 }
-
-

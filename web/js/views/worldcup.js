@@ -57,6 +57,8 @@ export async function mapLinks(food) {
       }, service);
     })));
 }
+// Quiz from a world cup (issue 11).
+import { worldcupQuizBlock } from './worldcup-quiz.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -302,6 +304,7 @@ async function renderChampion(root, cup, name, ctx) {
       runnerUp,
       maps,
       shareSheet({ url, text: championText(name, champion?.name || '') }),
+      worldcupQuizBlock(cup),
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
         h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
