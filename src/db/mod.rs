@@ -5,6 +5,7 @@
 //! helpers here, so resource modules never branch on the engine themselves.
 
 mod migrate;
+mod rebuild;
 
 use std::time::Duration;
 
