@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod community;
 pub mod config;
 pub mod db;
 pub mod error;

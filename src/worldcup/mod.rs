@@ -234,6 +234,7 @@ fn deleted_food(id: i64) -> Food {
 async fn start_worldcup(
     State(state): State<AppState>,
     Path(book_id): Path<i64>,
+    user: crate::accounts::MaybeUser,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<WorldcupState>)> {
     // The body is optional: an empty one means every default.
@@ -247,6 +248,7 @@ async fn start_worldcup(
     if request.exclude_food_ids.len() > 64 {
         return Err(AppError::field("exclude_food_ids", "at most 64 foods"));
     }
+    crate::community::check_playable(&state, book_id, user.0.as_ref()).await?;
     let foods = book_foods(&state, book_id)
         .await?
         .ok_or(AppError::NotFound("book"))?;
@@ -284,6 +286,7 @@ async fn start_worldcup(
         .store(starts::NewStart {
             id: id.clone(),
             book_id,
+            user_id: user.0.as_ref().map(|u| u.id),
             size,
             entrants,
             now,
@@ -431,6 +434,7 @@ async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> 
             return Ok(false);
         }
         record_statistics(&txn, row.book_id, bracket).await?;
+        crate::community::record_finish(&txn, row.book_id).await?;
         txn.commit().await?;
         Ok(true)
     })
@@ -439,6 +443,21 @@ async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> 
         return Err(stale());
     }
     Ok(())
+}
+
+/// The book, the starter and the champion of a finished world cup; `None` when there is no
+/// such world cup or it is not finished.
+pub async fn finished_cup(db: &Db, id: &str) -> AppResult<Option<(i64, Option<i64>, i64)>> {
+    let (row, bracket) = match load(db, id).await {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !bracket.progress().finished() {
+        return Ok(None);
+    }
+    let starter = fetch_i64(db, "SELECT user_id FROM worldcups WHERE id = ?", vals![id]).await?;
+    Ok(bracket.picks().last().map(|&c| (row.book_id, starter, c)))
 }
 
 fn stale() -> AppError {

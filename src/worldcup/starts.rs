@@ -22,6 +22,8 @@ const MAX_BATCH: usize = 128;
 pub struct NewStart {
     pub id: String,
     pub book_id: i64,
+    /// The signed-in member or guest who started it.
+    pub user_id: Option<i64>,
     pub size: u32,
     /// Entrant ids as stored.
     pub entrants: String,
@@ -90,12 +92,13 @@ async fn run(db: Db, mut rx: mpsc::Receiver<PendingStart>) {
 async fn write(db: &Db, pending: &[PendingStart]) -> Result<(), DbErr> {
     let starts: Vec<&NewStart> = pending.iter().map(|p| &p.start).collect();
     let txn = crate::db::begin(db).await?;
-    let rows = vec!["(?, ?, ?, ?, '', 0, ?, ?, ?)"; starts.len()].join(", ");
-    let mut values = Vec::with_capacity(starts.len() * 7);
+    let rows = vec!["(?, ?, ?, ?, ?, '', 0, ?, ?, ?)"; starts.len()].join(", ");
+    let mut values = Vec::with_capacity(starts.len() * 8);
     for s in &starts {
         values.extend(crate::vals![
             s.id.clone(),
             s.book_id,
+            s.user_id,
             i64::from(s.size),
             s.entrants.clone(),
             false,
@@ -106,7 +109,7 @@ async fn write(db: &Db, pending: &[PendingStart]) -> Result<(), DbErr> {
     exec(
         &txn,
         &format!(
-            "INSERT INTO worldcups (id, book_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
+            "INSERT INTO worldcups (id, book_id, user_id, size, entrants, picks, pick_count, finished, created_at, updated_at) \
              VALUES {rows}"
         ),
         values,
