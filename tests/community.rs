@@ -645,7 +645,7 @@ async fn daily_quotas_stop_books_and_uploads(engine: Engine) {
     let (status, problem) = app.post("/api/v1/books", Some(&member), json!({"name": "열한째"})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
     assert_eq!(problem["code"], "rate_limited");
-    for i in 0..59 {
+    for i in 0..60 {
         let (status, _) = upload(&app, &member, i).await;
         assert_eq!(status, StatusCode::CREATED);
     }
