@@ -415,7 +415,13 @@ pub async fn import(
         let mut members: Vec<i64> = b.foods.iter().map(|f| food_ids[f.trim()]).collect();
         members.sort_unstable();
         members.dedup();
-        match fetch_i64(&txn, "SELECT id FROM books WHERE name = ? AND owner_id IS NULL", vals![name]).await? {
+        match fetch_i64(
+            &txn,
+            "SELECT id FROM books WHERE name = ? AND owner_id IS NULL",
+            vals![name],
+        )
+        .await?
+        {
             Some(id) => {
                 #[derive(FromQueryResult)]
                 struct Row {
@@ -631,13 +637,12 @@ impl Export {
         {
             members.entry(row.book_id).or_default().push(row.name);
         }
-        let mut books =
-            fetch_all::<BookRow>(
-                c,
-                "SELECT id, name, priority, cover_key FROM books WHERE owner_id IS NULL",
-                vec![],
-            )
-                .await?;
+        let mut books = fetch_all::<BookRow>(
+            c,
+            "SELECT id, name, priority, cover_key FROM books WHERE owner_id IS NULL",
+            vec![],
+        )
+        .await?;
         books.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         let books: Vec<BookEntry> = books
             .into_iter()

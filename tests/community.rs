@@ -47,7 +47,10 @@ async fn upload(app: &TestApp, token: &str, seed: u8) -> (StatusCode, Value) {
         .client
         .post(app.url("/api/v1/images"))
         .bearer_auth(token)
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await
@@ -98,7 +101,11 @@ async fn community_book(
 /// Plays a world cup of `size` to the end as `token`; answers its id and champion.
 async fn play(app: &TestApp, token: Option<&str>, book: i64, size: u32) -> (String, i64) {
     let (status, mut cup) = app
-        .post(&format!("/api/v1/books/{book}/worldcups"), token, json!({"size": size}))
+        .post(
+            &format!("/api/v1/books/{book}/worldcups"),
+            token,
+            json!({"size": size}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{cup}");
     let id = cup["id"].as_str().unwrap().to_owned();
@@ -135,8 +142,13 @@ async fn members_make_books_whose_own_foods_never_leak(engine: Engine) {
     let admin = app.admin().await;
     let (official, catalog_ids) = app.book_with_foods(&admin, "공식", 2).await;
     let member = app.signup("maker").await;
-    app.call(Method::PATCH, "/api/v1/me", Some(&member), Some(json!({"display_name": "요리왕"})))
-        .await;
+    app.call(
+        Method::PATCH,
+        "/api/v1/me",
+        Some(&member),
+        Some(json!({"display_name": "요리왕"})),
+    )
+    .await;
     let (book, own) = community_book(&app, &member, "우리집", "public", 4).await;
 
     let (status, detail) = app.get(&format!("/api/v1/books/{book}")).await;
@@ -158,53 +170,122 @@ async fn members_make_books_whose_own_foods_never_leak(engine: Engine) {
     assert_eq!(ids(&foods["items"]), catalog_ids);
     for _ in 0..20 {
         let (_, food) = app.get("/api/v1/foods/random").await;
-        assert!(catalog_ids.contains(&food["id"].as_i64().unwrap()), "{food}");
+        assert!(
+            catalog_ids.contains(&food["id"].as_i64().unwrap()),
+            "{food}"
+        );
     }
     let (status, problem) = app
-        .post("/api/v1/quiz/pairs", Some(&admin), json!({"left_id": own[0], "right_id": catalog_ids[0]}))
+        .post(
+            "/api/v1/quiz/pairs",
+            Some(&admin),
+            json!({"left_id": own[0], "right_id": catalog_ids[0]}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     // Nor can another book take them.
     let (status, _) = app
-        .call(Method::PUT, &format!("/api/v1/books/{official}/foods"), Some(&admin), Some(json!({"food_ids": [own[0]]})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/books/{official}/foods"),
+            Some(&admin),
+            Some(json!({"food_ids": [own[0]]})),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Own food names are unique within the book only.
     let key = image_key(&app, &member, 2).await;
     let same = json!({"name": "우리집0", "image_key": key});
-    let (status, _) = app.post(&format!("/api/v1/books/{book}/foods"), Some(&member), same.clone()).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            same.clone(),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (other, _) = community_book(&app, &member, "다른집", "public", 0).await;
-    let (status, _) = app.post(&format!("/api/v1/books/{other}/foods"), Some(&member), same).await;
+    let (status, _) = app
+        .post(&format!("/api/v1/books/{other}/foods"), Some(&member), same)
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let catalog_name = json!({"name": "공식1", "image_key": key});
-    let (status, _) = app.post(&format!("/api/v1/books/{other}/foods"), Some(&member), catalog_name).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/books/{other}/foods"),
+            Some(&member),
+            catalog_name,
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     // Catalog foods join community books too, and stay when PUT sets the catalog ones.
     let (status, detail) = app
-        .call(Method::PUT, &format!("/api/v1/books/{book}/foods"), Some(&member), Some(json!({"food_ids": catalog_ids})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            Some(json!({"food_ids": catalog_ids})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{detail}");
     assert_eq!(detail["food_count"], 6);
 
     // Removing an own food deletes it; a catalog food only leaves the book.
     let (status, _) = app
-        .call(Method::DELETE, &format!("/api/v1/books/{book}/foods/{}", own[0]), Some(&member), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/books/{book}/foods/{}", own[0]),
+            Some(&member),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM foods WHERE id = {}", own[0])).await, 0);
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM foods WHERE id = {}", own[0]))
+            .await,
+        0
+    );
     let (status, _) = app
-        .call(Method::DELETE, &format!("/api/v1/books/{book}/foods/{}", catalog_ids[0]), Some(&member), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/books/{book}/foods/{}", catalog_ids[0]),
+            Some(&member),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM foods WHERE id = {}", catalog_ids[0])).await, 1);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM foods WHERE id = {}",
+            catalog_ids[0]
+        ))
+        .await,
+        1
+    );
 
     // Deleting the book takes its own foods (and their images) with it.
-    let (status, _) = app.call(Method::DELETE, &format!("/api/v1/books/{book}"), Some(&member), None).await;
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/books/{book}"),
+            Some(&member),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM foods WHERE book_id = {book}")).await, 0);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM foods WHERE book_id IS NULL").await, 2);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM foods WHERE book_id = {book}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM foods WHERE book_id IS NULL")
+            .await,
+        2
+    );
     let (status, _) = app.get(&format!("/api/v1/books/{book}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -214,13 +295,23 @@ async fn books_need_4_to_128_foods_to_be_played_or_listed(engine: Engine) {
     let admin = app.admin().await;
     let member = app.signup("maker").await;
     let (book, _) = community_book(&app, &member, "세개", "public", 3).await;
-    let (status, problem) = app.post(&format!("/api/v1/books/{book}/worldcups"), None, json!({"size": 2})).await;
+    let (status, problem) = app
+        .post(
+            &format!("/api/v1/books/{book}/worldcups"),
+            None,
+            json!({"size": 2}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let (_, list) = app.get("/api/v1/community/books").await;
     assert!(ids(&list["items"]).is_empty());
     let key = image_key(&app, &member, 3).await;
     let (status, _) = app
-        .post(&format!("/api/v1/books/{book}/foods"), Some(&member), json!({"name": "넷째", "image_key": key}))
+        .post(
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            json!({"name": "넷째", "image_key": key}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, list) = app.get("/api/v1/community/books").await;
@@ -230,21 +321,39 @@ async fn books_need_4_to_128_foods_to_be_played_or_listed(engine: Engine) {
     // At most 128 foods.
     let (_, catalog) = app.book_with_foods(&admin, "음", 125).await;
     let (status, _) = app
-        .call(Method::PUT, &format!("/api/v1/books/{book}/foods"), Some(&member), Some(json!({"food_ids": catalog})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            Some(json!({"food_ids": catalog})),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, detail) = app
-        .call(Method::PUT, &format!("/api/v1/books/{book}/foods"), Some(&member), Some(json!({"food_ids": catalog[..124]})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            Some(json!({"food_ids": catalog[..124]})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["food_count"], 128);
     let (status, problem) = app
-        .post(&format!("/api/v1/books/{book}/foods"), Some(&member), json!({"name": "초과", "image_key": key}))
+        .post(
+            &format!("/api/v1/books/{book}/foods"),
+            Some(&member),
+            json!({"name": "초과", "image_key": key}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let many: Vec<i64> = catalog.iter().copied().chain([0; 4]).collect();
     let (status, _) = app
-        .post("/api/v1/books", Some(&member), json!({"name": "큰책", "food_ids": many}))
+        .post(
+            "/api/v1/books",
+            Some(&member),
+            json!({"name": "큰책", "food_ids": many}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -266,13 +375,31 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
         let path = format!("/api/v1/books/{private}");
         let (got, _) = app.call(Method::GET, &path, token, None).await;
         assert_eq!(got, status, "{token:?}");
-        let (got, _) = app.call(Method::GET, &format!("{path}/comments"), token, None).await;
+        let (got, _) = app
+            .call(Method::GET, &format!("{path}/comments"), token, None)
+            .await;
         assert_eq!(got, status, "comments {token:?}");
-        let (got, _) = app.call(Method::POST, &format!("{path}/worldcups"), token, Some(json!({"size": 4}))).await;
-        assert_eq!(got == StatusCode::CREATED, status == StatusCode::OK, "start {token:?}");
+        let (got, _) = app
+            .call(
+                Method::POST,
+                &format!("{path}/worldcups"),
+                token,
+                Some(json!({"size": 4})),
+            )
+            .await;
+        assert_eq!(
+            got == StatusCode::CREATED,
+            status == StatusCode::OK,
+            "start {token:?}"
+        );
     }
     let (status, _) = app
-        .call(Method::PATCH, &format!("/api/v1/books/{private}"), Some(&other), Some(json!({"name": "x"})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/books/{private}"),
+            Some(&other),
+            Some(json!({"name": "x"})),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
@@ -281,7 +408,9 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
     assert_eq!(status, StatusCode::OK);
     play(&app, None, unlisted, 4).await;
     for sort in ["popular", "new"] {
-        let (_, list) = app.get(&format!("/api/v1/community/books?sort={sort}")).await;
+        let (_, list) = app
+            .get(&format!("/api/v1/community/books?sort={sort}"))
+            .await;
         assert!(ids(&list["items"]).is_empty(), "{list}");
     }
     let (_, books) = app.get("/api/v1/books").await;
@@ -291,7 +420,12 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
     assert_eq!(ids(&mine["items"]), vec![unlisted, private]);
     // Making it public lists it.
     let (status, _) = app
-        .call(Method::PATCH, &format!("/api/v1/books/{private}"), Some(&owner), Some(json!({"visibility": "public"})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/books/{private}"),
+            Some(&owner),
+            Some(json!({"visibility": "public"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, list) = app.get("/api/v1/community/books").await;
@@ -308,45 +442,91 @@ async fn only_owners_and_admins_change_community_books(engine: Engine) {
     let path = format!("/api/v1/books/{book}");
     let writes: [(Method, String, Option<Value>); 5] = [
         (Method::PATCH, path.clone(), Some(json!({"name": "뺏기"}))),
-        (Method::PUT, format!("{path}/foods"), Some(json!({"food_ids": []}))),
-        (Method::POST, format!("{path}/foods"), Some(json!({"name": "끼워", "image_key": key}))),
+        (
+            Method::PUT,
+            format!("{path}/foods"),
+            Some(json!({"food_ids": []})),
+        ),
+        (
+            Method::POST,
+            format!("{path}/foods"),
+            Some(json!({"name": "끼워", "image_key": key})),
+        ),
         (Method::DELETE, format!("{path}/foods/{}", own[0]), None),
         (Method::DELETE, path.clone(), None),
     ];
     for (method, p, body) in &writes {
         let (status, _) = app.call(method.clone(), p, None, body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {p}");
-        let (status, problem) = app.call(method.clone(), p, Some(&other), body.clone()).await;
+        let (status, problem) = app
+            .call(method.clone(), p, Some(&other), body.clone())
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {p}: {problem}");
     }
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM book_foods WHERE book_id = {book}")).await, 4);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM book_foods WHERE book_id = {book}"
+        ))
+        .await,
+        4
+    );
 
     // Guests make no books; members cannot set a priority; names are unique per owner.
     app.db
         .execute_unprepared("UPDATE users SET is_guest = TRUE WHERE username = 'other'")
         .await
         .unwrap();
-    let (status, _) = app.post("/api/v1/books", Some(&other), json!({"name": "손님책"})).await;
+    let (status, _) = app
+        .post("/api/v1/books", Some(&other), json!({"name": "손님책"}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = upload(&app, &other, 5).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.post("/api/v1/books", Some(&owner), json!({"name": "우선", "priority": 1})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/books",
+            Some(&owner),
+            json!({"name": "우선", "priority": 1}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app.post("/api/v1/books", Some(&owner), json!({"name": "내책"})).await;
+    let (status, _) = app
+        .post("/api/v1/books", Some(&owner), json!({"name": "내책"}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let third = app.signup("third").await;
-    let (status, _) = app.post("/api/v1/books", Some(&third), json!({"name": "내책"})).await;
+    let (status, _) = app
+        .post("/api/v1/books", Some(&third), json!({"name": "내책"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = app.post("/api/v1/books", Some(&owner), json!({"name": "x", "visibility": "secret"})).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/books",
+            Some(&owner),
+            json!({"name": "x", "visibility": "secret"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The owner edits; an admin may do anything to it.
     let (status, detail) = app
-        .call(Method::PATCH, &path, Some(&owner), Some(json!({"name": "새이름", "description": "바뀜"})))
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&owner),
+            Some(json!({"name": "새이름", "description": "바뀜"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["name"], "새이름");
-    let (status, _) = app.call(Method::PATCH, &path, Some(&admin), Some(json!({"visibility": "private"}))).await;
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"visibility": "private"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call(Method::DELETE, &path, Some(&admin), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -376,7 +556,9 @@ async fn the_community_list_sorts_searches_and_pages(engine: Engine) {
             assert_eq!(status, StatusCode::OK);
             seen.extend(ids(&page["items"]));
             match page["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/api/v1/community/books?sort={sort}&limit=1&cursor={cursor}"),
+                Some(cursor) => {
+                    path = format!("/api/v1/community/books?sort={sort}&limit=1&cursor={cursor}")
+                }
                 None => break,
             }
         }
@@ -393,8 +575,16 @@ async fn the_community_list_sorts_searches_and_pages(engine: Engine) {
         .await
         .unwrap();
     ipmat::community::sweep_popularity(&app.db).await.unwrap();
-    assert_eq!(app.scalar(&format!("SELECT finished_week FROM books WHERE id = {b}")).await, 0);
-    assert_eq!(app.scalar(&format!("SELECT finished_total FROM books WHERE id = {b}")).await, 2);
+    assert_eq!(
+        app.scalar(&format!("SELECT finished_week FROM books WHERE id = {b}"))
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT finished_total FROM books WHERE id = {b}"))
+            .await,
+        2
+    );
 }
 
 async fn comments_show_the_champion_and_are_deleted_by_the_right_people(engine: Engine) {
@@ -409,41 +599,87 @@ async fn comments_show_the_champion_and_are_deleted_by_the_right_people(engine: 
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let (cup, champion) = play(&app, Some(&poster), book, 4).await;
-    let (status, first) = app.post(&path, Some(&poster), json!({"text": "이게 우승!", "worldcup_id": cup})).await;
+    let (status, first) = app
+        .post(
+            &path,
+            Some(&poster),
+            json!({"text": "이게 우승!", "worldcup_id": cup}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["champion"]["id"], champion);
     assert_eq!(first["author"]["username"], "poster");
     // Someone else's cup, or an unfinished one, cannot be attached.
-    let (status, _) = app.post(&path, Some(&other), json!({"text": "남의 컵", "worldcup_id": cup})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (_, unfinished) = app.post(&format!("/api/v1/books/{book}/worldcups"), Some(&poster), json!({"size": 4})).await;
     let (status, _) = app
-        .post(&path, Some(&poster), json!({"text": "아직", "worldcup_id": unfinished["id"]}))
+        .post(
+            &path,
+            Some(&other),
+            json!({"text": "남의 컵", "worldcup_id": cup}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    for bad in [json!({"text": ""}), json!({"text": "   "}), json!({"text": "가".repeat(301)}), json!({"txt": "a"})] {
+    let (_, unfinished) = app
+        .post(
+            &format!("/api/v1/books/{book}/worldcups"),
+            Some(&poster),
+            json!({"size": 4}),
+        )
+        .await;
+    let (status, _) = app
+        .post(
+            &path,
+            Some(&poster),
+            json!({"text": "아직", "worldcup_id": unfinished["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for bad in [
+        json!({"text": ""}),
+        json!({"text": "   "}),
+        json!({"text": "가".repeat(301)}),
+        json!({"txt": "a"}),
+    ] {
         let (status, _) = app.post(&path, Some(&poster), bad.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
     let (status, second) = app.post(&path, Some(&other), json!({"text": "별로"})).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, third) = app.post(&path, Some(&other), json!({"text": "그래도 먹음"})).await;
+    let (status, third) = app
+        .post(&path, Some(&other), json!({"text": "그래도 먹음"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, list) = app.get(&path).await;
-    assert_eq!(ids(&list["items"]), vec![third["id"].as_i64().unwrap(), second["id"].as_i64().unwrap(), first["id"].as_i64().unwrap()]);
+    assert_eq!(
+        ids(&list["items"]),
+        vec![
+            third["id"].as_i64().unwrap(),
+            second["id"].as_i64().unwrap(),
+            first["id"].as_i64().unwrap()
+        ]
+    );
     assert_eq!(list["items"][2]["champion"]["id"], champion);
     assert_eq!(list["items"][0]["champion"], Value::Null);
 
     let delete = |id: &Value| format!("/api/v1/comments/{}", id["id"]);
-    let (status, _) = app.call(Method::DELETE, &delete(&first), Some(&other), None).await;
+    let (status, _) = app
+        .call(Method::DELETE, &delete(&first), Some(&other), None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.call(Method::DELETE, &delete(&first), Some(&poster), None).await;
+    let (status, _) = app
+        .call(Method::DELETE, &delete(&first), Some(&poster), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.call(Method::DELETE, &delete(&second), Some(&owner), None).await;
+    let (status, _) = app
+        .call(Method::DELETE, &delete(&second), Some(&owner), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.call(Method::DELETE, &delete(&third), Some(&admin), None).await;
+    let (status, _) = app
+        .call(Method::DELETE, &delete(&third), Some(&admin), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.call(Method::DELETE, &delete(&third), Some(&admin), None).await;
+    let (status, _) = app
+        .call(Method::DELETE, &delete(&third), Some(&admin), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, list) = app.get(&path).await;
     assert!(ids(&list["items"]).is_empty());
@@ -455,13 +691,19 @@ async fn comment_posting_is_rate_limited_and_repeats_are_refused(engine: Engine)
     let (book, _) = community_book(&app, &owner, "도배", "public", 4).await;
     let path = format!("/api/v1/books/{book}/comments");
     let poster = app.signup("poster").await;
-    let (status, _) = app.post(&path, Some(&poster), json!({"text": "맛있어요"})).await;
+    let (status, _) = app
+        .post(&path, Some(&poster), json!({"text": "맛있어요"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     // The same text again, even with other spacing and case, is refused.
-    let (status, problem) = app.post(&path, Some(&poster), json!({"text": "맛있어요!!"})).await;
+    let (status, problem) = app
+        .post(&path, Some(&poster), json!({"text": "맛있어요!!"}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     for i in 0..4 {
-        let (status, _) = app.post(&path, Some(&poster), json!({"text": format!("댓글 {i}")})).await;
+        let (status, _) = app
+            .post(&path, Some(&poster), json!({"text": format!("댓글 {i}")}))
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     }
     // Five per minute per account.
@@ -481,7 +723,9 @@ async fn comment_posting_is_rate_limited_and_repeats_are_refused(engine: Engine)
     for n in 0..4 {
         let token = app.signup(&format!("sock{n}")).await;
         for i in 0..5 {
-            let (status, _) = app.post(&path, Some(&token), json!({"text": format!("{n} 번 {i}")})).await;
+            let (status, _) = app
+                .post(&path, Some(&token), json!({"text": format!("{n} 번 {i}")}))
+                .await;
             if status == StatusCode::TOO_MANY_REQUESTS {
                 refused = true;
             } else {
@@ -518,7 +762,11 @@ async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
                     if let Some((head, body)) = text.split_once("\r\n\r\n") {
                         let length = head
                             .lines()
-                            .find_map(|l| l.to_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                            .find_map(|l| {
+                                l.to_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
                             .unwrap_or(0);
                         if body.len() >= length {
                             kept.lock().unwrap().push(body.to_owned());
@@ -527,7 +775,9 @@ async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
                     }
                 }
                 let _ = socket
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
                     .await;
             });
         }
@@ -537,7 +787,15 @@ async fn webhook() -> (String, Arc<Mutex<Vec<String>>>) {
 
 async fn reports_hide_after_distinct_reporters_and_admins_resolve_them(engine: Engine) {
     let (hook, bodies) = webhook().await;
-    let app = TestApp::spawn_with(engine, &[("IPMAT_SEED", "off"), ("IPMAT_REPORT_HIDE_AT", "2"), ("IPMAT_NOTIFY_URL", &hook)]).await;
+    let app = TestApp::spawn_with(
+        engine,
+        &[
+            ("IPMAT_SEED", "off"),
+            ("IPMAT_REPORT_HIDE_AT", "2"),
+            ("IPMAT_NOTIFY_URL", &hook),
+        ],
+    )
+    .await;
     let admin = app.admin().await;
     let owner = app.signup("owner").await;
     let first = app.signup("first").await;
@@ -545,17 +803,31 @@ async fn reports_hide_after_distinct_reporters_and_admins_resolve_them(engine: E
     let (book, _) = community_book(&app, &owner, "신고책", "public", 4).await;
     let reports = format!("/api/v1/books/{book}/reports");
 
-    for bad in [json!({"reason": "ugly"}), json!({"reason": "other", "detail": "가".repeat(301)}), json!({})] {
+    for bad in [
+        json!({"reason": "ugly"}),
+        json!({"reason": "other", "detail": "가".repeat(301)}),
+        json!({}),
+    ] {
         let (status, _) = app.post(&reports, Some(&first), bad.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
-    let (status, accepted) = app.post(&reports, Some(&first), json!({"reason": "spam", "detail": "광고"})).await;
+    let (status, accepted) = app
+        .post(
+            &reports,
+            Some(&first),
+            json!({"reason": "spam", "detail": "광고"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     assert_eq!(accepted["target_hidden"], false);
-    let (status, _) = app.post(&reports, Some(&first), json!({"reason": "other"})).await;
+    let (status, _) = app
+        .post(&reports, Some(&first), json!({"reason": "other"}))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // The second distinct reporter (an anonymous visitor, by address) hides it.
-    let (status, accepted) = app.post(&reports, None, json!({"reason": "copyright"})).await;
+    let (status, accepted) = app
+        .post(&reports, None, json!({"reason": "copyright"}))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(accepted["target_hidden"], true);
     let (status, _) = app.get(&format!("/api/v1/books/{book}")).await;
@@ -580,11 +852,17 @@ async fn reports_hide_after_distinct_reporters_and_admins_resolve_them(engine: E
     assert_eq!(queue["items"][1]["reporter"]["username"], "first");
     let report_id = queue["items"][0]["id"].as_i64().unwrap();
     let resolve = format!("/api/v1/reports/{report_id}/resolve");
-    let (status, _) = app.post(&resolve, Some(&owner), json!({"action": "dismiss"})).await;
+    let (status, _) = app
+        .post(&resolve, Some(&owner), json!({"action": "dismiss"}))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.post(&resolve, Some(&admin), json!({"action": "ban"})).await;
+    let (status, _) = app
+        .post(&resolve, Some(&admin), json!({"action": "ban"}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, done) = app.post(&resolve, Some(&admin), json!({"action": "dismiss"})).await;
+    let (status, done) = app
+        .post(&resolve, Some(&admin), json!({"action": "dismiss"}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["settled"], 2);
     let (status, _) = app.get(&format!("/api/v1/books/{book}")).await;
@@ -595,43 +873,104 @@ async fn reports_hide_after_distinct_reporters_and_admins_resolve_them(engine: E
     assert_eq!(queue["items"][0]["status"], "dismiss");
 
     // Comments: hidden after two reporters, then hidden for good, then deleted.
-    let (_, comment) = app.post(&format!("/api/v1/books/{book}/comments"), Some(&second), json!({"text": "스팸 링크"})).await;
+    let (_, comment) = app
+        .post(
+            &format!("/api/v1/books/{book}/comments"),
+            Some(&second),
+            json!({"text": "스팸 링크"}),
+        )
+        .await;
     let comment_reports = format!("/api/v1/comments/{}/reports", comment["id"]);
-    app.post(&comment_reports, Some(&first), json!({"reason": "spam"})).await;
-    let (_, accepted) = app.post(&comment_reports, Some(&owner), json!({"reason": "spam"})).await;
+    app.post(&comment_reports, Some(&first), json!({"reason": "spam"}))
+        .await;
+    let (_, accepted) = app
+        .post(&comment_reports, Some(&owner), json!({"reason": "spam"}))
+        .await;
     assert_eq!(accepted["target_hidden"], true);
     let (_, list) = app.get(&format!("/api/v1/books/{book}/comments")).await;
     assert!(ids(&list["items"]).is_empty());
-    let (_, list) = app.get_as(&second, &format!("/api/v1/books/{book}/comments")).await;
+    let (_, list) = app
+        .get_as(&second, &format!("/api/v1/books/{book}/comments"))
+        .await;
     assert_eq!(list["items"][0]["hidden"], true);
     let (_, queue) = app.get_as(&admin, "/api/v1/reports").await;
     assert_eq!(queue["items"][0]["target"]["kind"], "comment");
     let report_id = queue["items"][0]["id"].as_i64().unwrap();
-    let (status, _) = app.post(&format!("/api/v1/reports/{report_id}/resolve"), Some(&admin), json!({"action": "hide"})).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/reports/{report_id}/resolve"),
+            Some(&admin),
+            json!({"action": "hide"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM comments WHERE id = {} AND hidden_at IS NOT NULL", comment["id"])).await, 1);
-    let (status, _) = app.post(&format!("/api/v1/reports/{report_id}/resolve"), Some(&admin), json!({"action": "delete"})).await;
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM comments WHERE id = {} AND hidden_at IS NOT NULL",
+            comment["id"]
+        ))
+        .await,
+        1
+    );
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/reports/{report_id}/resolve"),
+            Some(&admin),
+            json!({"action": "delete"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM comments WHERE id = {}", comment["id"])).await, 0);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM comments WHERE id = {}",
+            comment["id"]
+        ))
+        .await,
+        0
+    );
     // Deleting a reported book.
-    app.post(&reports, Some(&second), json!({"reason": "hateful"})).await;
+    app.post(&reports, Some(&second), json!({"reason": "hateful"}))
+        .await;
     let (_, queue) = app.get_as(&admin, "/api/v1/reports").await;
     let report_id = queue["items"][0]["id"].as_i64().unwrap();
-    let (status, _) = app.post(&format!("/api/v1/reports/{report_id}/resolve"), Some(&admin), json!({"action": "delete"})).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/reports/{report_id}/resolve"),
+            Some(&admin),
+            json!({"action": "delete"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.get_as(&owner, &format!("/api/v1/books/{book}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Every report reached the webhook (it is sent in the background).
     for _ in 0..100 {
-        if bodies.lock().unwrap().iter().filter(|b| b.contains("report")).count() >= 5 {
+        if bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b.contains("report"))
+            .count()
+            >= 5
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let reports_sent: Vec<String> = bodies.lock().unwrap().iter().filter(|b| b.contains("report")).cloned().collect();
+    let reports_sent: Vec<String> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| b.contains("report"))
+        .cloned()
+        .collect();
     assert_eq!(reports_sent.len(), 5, "{reports_sent:?}");
-    assert!(reports_sent.iter().any(|b| b.contains("hidden pending review")));
+    assert!(
+        reports_sent
+            .iter()
+            .any(|b| b.contains("hidden pending review"))
+    );
 }
 
 async fn daily_quotas_stop_books_and_uploads(engine: Engine) {
@@ -639,10 +978,18 @@ async fn daily_quotas_stop_books_and_uploads(engine: Engine) {
     let admin = app.admin().await;
     let member = app.signup("busy").await;
     for i in 0..10 {
-        let (status, _) = app.post("/api/v1/books", Some(&member), json!({"name": format!("책{i}")})).await;
+        let (status, _) = app
+            .post(
+                "/api/v1/books",
+                Some(&member),
+                json!({"name": format!("책{i}")}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED);
     }
-    let (status, problem) = app.post("/api/v1/books", Some(&member), json!({"name": "열한째"})).await;
+    let (status, problem) = app
+        .post("/api/v1/books", Some(&member), json!({"name": "열한째"}))
+        .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
     assert_eq!(problem["code"], "rate_limited");
     for i in 0..60 {

@@ -722,7 +722,10 @@ pub async fn check_food_ids(c: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> A
 }
 
 /// Refuses image keys that name no stored image.
-pub async fn check_images_exist(state: &AppState, keys: &[(&str, &Option<String>)]) -> AppResult<()> {
+pub async fn check_images_exist(
+    state: &AppState,
+    keys: &[(&str, &Option<String>)],
+) -> AppResult<()> {
     let mut checks = Checks::default();
     for (field, key) in keys {
         if let Some(key) = key

@@ -204,7 +204,12 @@ async fn load_books(
     Ok(rows
         .into_iter()
         .map(|row| Book {
-            kind: if row.owner_id.is_some() { "community" } else { "official" }.to_owned(),
+            kind: if row.owner_id.is_some() {
+                "community"
+            } else {
+                "official"
+            }
+            .to_owned(),
             owner: row.owner_id.and_then(|o| owners.get(&o).cloned()),
             visibility: row.visibility,
             description: row.description,

@@ -87,9 +87,9 @@ pub async fn managed_book(state: &AppState, id: i64, user: &AuthUser) -> AppResu
             }
         }
         Some(a) if a.can_manage(user) => Ok(true),
-        Some(a) if a.visible_to(Some(user)) => {
-            Err(AppError::Forbidden("only its owner or an admin may change this book"))
-        }
+        Some(a) if a.visible_to(Some(user)) => Err(AppError::Forbidden(
+            "only its owner or an admin may change this book",
+        )),
         Some(_) => Err(AppError::NotFound("book")),
     }
 }

@@ -536,7 +536,9 @@ fn today() -> i64 {
 pub async fn record_finish(c: &impl ConnectionTrait, book_id: i64) -> Result<(), sea_orm::DbErr> {
     let insert = "INSERT INTO book_finish_days (book_id, day, finished) VALUES (?, ?, 1)";
     let sql = match c.get_database_backend() {
-        sea_orm::DbBackend::MySql => format!("{insert} ON DUPLICATE KEY UPDATE finished = finished + 1"),
+        sea_orm::DbBackend::MySql => {
+            format!("{insert} ON DUPLICATE KEY UPDATE finished = finished + 1")
+        }
         _ => format!(
             "{insert} ON CONFLICT (book_id, day) DO UPDATE SET finished = book_finish_days.finished + 1"
         ),

@@ -283,7 +283,10 @@ pub async fn delete_comment(
 mod tests {
     #[test]
     fn repeats_ignore_case_spacing_and_punctuation() {
-        assert_eq!(super::normalized("맛있다!! Good"), super::normalized("맛있다 good"));
+        assert_eq!(
+            super::normalized("맛있다!! Good"),
+            super::normalized("맛있다 good")
+        );
         assert_ne!(super::normalized("맛있다"), super::normalized("맛없다"));
     }
 }

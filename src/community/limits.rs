@@ -6,7 +6,6 @@
 
 use sha2::{Digest, Sha256};
 
-
 use crate::db::{Db, exec, insert_ignore_sql, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::vals;
@@ -25,15 +24,35 @@ pub struct Limit {
 }
 
 /// Community books a member makes per UTC day.
-pub const BOOKS_PER_DAY: Limit = Limit { name: "books", max: 10, window_ms: DAY };
+pub const BOOKS_PER_DAY: Limit = Limit {
+    name: "books",
+    max: 10,
+    window_ms: DAY,
+};
 /// Own foods a member adds to their books per UTC day.
-pub const FOODS_PER_DAY: Limit = Limit { name: "foods", max: 300, window_ms: DAY };
+pub const FOODS_PER_DAY: Limit = Limit {
+    name: "foods",
+    max: 300,
+    window_ms: DAY,
+};
 /// Images a member (not an admin) uploads per UTC day.
-pub const UPLOADS_PER_DAY: Limit = Limit { name: "uploads", max: 60, window_ms: DAY };
+pub const UPLOADS_PER_DAY: Limit = Limit {
+    name: "uploads",
+    max: 60,
+    window_ms: DAY,
+};
 /// Comments a member or guest posts per UTC day.
-pub const COMMENTS_PER_DAY: Limit = Limit { name: "comments", max: 100, window_ms: DAY };
+pub const COMMENTS_PER_DAY: Limit = Limit {
+    name: "comments",
+    max: 100,
+    window_ms: DAY,
+};
 /// Comments one account posts per minute.
-pub const COMMENTS_PER_MINUTE: Limit = Limit { name: "comments-minute", max: 5, window_ms: MINUTE };
+pub const COMMENTS_PER_MINUTE: Limit = Limit {
+    name: "comments-minute",
+    max: 5,
+    window_ms: MINUTE,
+};
 /// Comments posted from one client address per ten minutes, whatever the account.
 pub const COMMENTS_PER_ADDRESS: Limit = Limit {
     name: "comments-address",
@@ -41,7 +60,11 @@ pub const COMMENTS_PER_ADDRESS: Limit = Limit {
     window_ms: 10 * MINUTE,
 };
 /// Reports sent from one client address per hour.
-pub const REPORTS_PER_ADDRESS: Limit = Limit { name: "reports-address", max: 30, window_ms: 60 * MINUTE };
+pub const REPORTS_PER_ADDRESS: Limit = Limit {
+    name: "reports-address",
+    max: 30,
+    window_ms: 60 * MINUTE,
+};
 
 /// Takes one unit of `limit` for `subject` (a user id or an address), or answers 429.
 pub async fn take(db: &Db, limit: Limit, subject: &str) -> AppResult<()> {
@@ -81,4 +104,3 @@ pub async fn purge(db: &Db) -> Result<u64, sea_orm::DbErr> {
     .await?
     .rows_affected())
 }
-

@@ -93,8 +93,8 @@ pub async fn report_comment(
     let book_visible = book_access(&state.db, comment.book_id)
         .await?
         .is_some_and(|a| a.visible_to(viewer));
-    let comment_visible =
-        comment.hidden_at.is_none() || viewer.is_some_and(|u| u.is_admin || u.id == comment.user_id);
+    let comment_visible = comment.hidden_at.is_none()
+        || viewer.is_some_and(|u| u.is_admin || u.id == comment.user_id);
     if !book_visible || !comment_visible {
         return Err(AppError::NotFound("comment"));
     }
@@ -111,7 +111,10 @@ async fn report(
 ) -> AppResult<(StatusCode, Json<ReportAccepted>)> {
     let mut checks = Checks::default();
     if !REASONS.contains(&body.reason.as_str()) {
-        checks.fail("reason", "must be spam, sexual, hateful, copyright or other");
+        checks.fail(
+            "reason",
+            "must be spam, sexual, hateful, copyright or other",
+        );
     }
     let detail = checks.text(
         "detail",
@@ -160,8 +163,16 @@ async fn report(
             "ipmat: new report #{id} of {} {target_id} ({}){}{}",
             target.as_str(),
             body.reason,
-            if detail.is_empty() { String::new() } else { format!(": {detail}") },
-            if hide { " — now hidden pending review" } else { "" },
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            },
+            if hide {
+                " — now hidden pending review"
+            } else {
+                ""
+            },
         );
         tokio::spawn(async move { crate::notify::send(&url, &text).await });
     }
@@ -500,7 +511,12 @@ pub async fn resolve_report(
                 }
             }
             Target::Comment => {
-                exec(&state.db, "DELETE FROM comments WHERE id = ?", vals![target_id]).await?;
+                exec(
+                    &state.db,
+                    "DELETE FROM comments WHERE id = ?",
+                    vals![target_id],
+                )
+                .await?;
             }
         },
     }
@@ -508,7 +524,14 @@ pub async fn resolve_report(
         &state.db,
         "UPDATE reports SET is_open = ?, action = ?, resolved_at = ? \
          WHERE target_kind = ? AND target_id = ? AND is_open = ?",
-        vals![false, body.action.clone(), now_ms(), report.target_kind, target_id, true],
+        vals![
+            false,
+            body.action.clone(),
+            now_ms(),
+            report.target_kind,
+            target_id,
+            true
+        ],
     )
     .await?
     .rows_affected();
