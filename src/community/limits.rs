@@ -10,8 +10,6 @@ use crate::db::{Db, exec, insert_ignore_sql, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::vals;
 
-use sea_orm::ConnectionTrait as _;
-
 const MINUTE: i64 = 60 * 1000;
 const DAY: i64 = 24 * 60 * MINUTE;
 
