@@ -24,6 +24,7 @@ token="$(bench_curl POST /api/v1/auth/signup '{"username":"benchmaker","password
 bench_log "adding $BENCH_BOOKS community books"
 _bench_mysql "USE $BENCH_DB_NAME;
   SET @uid = (SELECT id FROM users WHERE username = 'benchmaker');
+  SET SESSION max_recursive_iterations = 1000000;
   INSERT INTO books (name, cover_key, priority, created_at, updated_at, owner_id, name_scope,
                      visibility, description, listed, food_total, finished_week, finished_total)
   SELECT CONCAT('cup ', n), NULL, 0, 1700000000000 + n, 1700000000000 + n, @uid, @uid,

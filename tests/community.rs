@@ -219,13 +219,15 @@ async fn members_make_books_whose_own_foods_never_leak(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    // Catalog foods join community books too, and stay when PUT sets the catalog ones.
+    // Catalog foods join community books too; own foods stay whatever PUT lists (a client
+    // may send back the whole list it read).
+    let listed: Vec<i64> = catalog_ids.iter().copied().chain([own[1]]).collect();
     let (status, detail) = app
         .call(
             Method::PUT,
             &format!("/api/v1/books/{book}/foods"),
             Some(&member),
-            Some(json!({"food_ids": catalog_ids})),
+            Some(json!({"food_ids": listed})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{detail}");

@@ -12,6 +12,7 @@ import { quizHubView, quizCreateView, quizTakeView, scoreboardView, attemptOfVie
 import { loginView, signupView } from '/js/views/auth.js';
 import { meView } from '/js/views/me.js';
 import { adminView } from '/js/views/admin.js';
+import { makeCupView } from '/js/views/community.js';
 
 const routes = [
   ['/', homeView],
@@ -29,6 +30,8 @@ const routes = [
   ['/me', meView],
   ['/admin', adminView],
   ['/admin/:tab', adminView],
+  ['/make', makeCupView],
+  ['/make/:id', makeCupView],
 ].map(([pattern, view]) => {
   const names = [];
   const source = pattern.replace(/:([a-z]+)/g, (_, name) => {

@@ -185,13 +185,20 @@ pub async fn set_catalog_foods(state: &AppState, id: i64, food_ids: &[i64]) -> A
     let mut food_ids = catalog::dedup_ids(&mut checks, food_ids);
     checks.finish()?;
     let txn = db::begin(&state.db).await?;
-    catalog::check_food_ids(&txn, &food_ids).await?;
     #[derive(FromQueryResult)]
     struct Row {
         id: i64,
     }
-    let own = fetch_all::<Row>(&txn, "SELECT id FROM foods WHERE book_id = ?", vals![id]).await?;
-    food_ids.extend(own.into_iter().map(|r| r.id));
+    let own: Vec<i64> = fetch_all::<Row>(&txn, "SELECT id FROM foods WHERE book_id = ?", vals![id])
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    // The book's own foods may be listed too (a client sends back what GET answered); they
+    // stay whatever the list says.
+    food_ids.retain(|f| !own.contains(f));
+    catalog::check_food_ids(&txn, &food_ids).await?;
+    food_ids.extend(own);
     if food_ids.len() as i64 > MAX_FOODS {
         return Err(AppError::field(
             "food_ids",

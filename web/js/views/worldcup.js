@@ -5,6 +5,7 @@ import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
 import { store } from '../state.js';
 import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+import { commentsSection } from './community.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -196,6 +197,8 @@ async function renderChampion(root, cup, name, ctx) {
   announce(t('wc.champion_announce', { name: champion?.name || '' }));
   root.querySelector('h1')?.focus({ preventScroll: true });
   await fillRanking(ranking, cup.book_id, champion?.id);
+  // Comments under the ranking, offering to attach this cup's champion.
+  get(`/books/${cup.book_id}`).then((book) => root.append(commentsSection(book, { worldcupId: cup.id }))).catch(() => {});
 }
 
 /** Appends the ranking table of a book: `step` rows at first, "more" shows (and fetches) more. */
