@@ -154,3 +154,23 @@ test('a comment is posted with the champion, reported, and settled by the admin'
   for (const c of [fan, stranger, admin]) await c.close();
   assert.ok(BASE);
 });
+
+test('the community list and a community book on a desktop, in English', { timeout: 120000 }, async () => {
+  assert.ok(bookId, 'the first test made a book');
+  const context = await browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  const page = await openPage(context);
+  await page.goto('/');
+  await page.evaluate(() => localStorage.setItem('ipmat.lang', 'en'));
+  await page.goto('/');
+  await page.getByRole('heading', { name: 'Community world cups' }).waitFor();
+  await page.locator('select[name="sort"]').selectOption('new');
+  await page.locator(`[data-testid="community-list"] a[href="/books/${bookId}"]`).waitFor();
+  await page.locator('#community-title').scrollIntoViewIfNeeded();
+  await screenshot(page, 'community-home-desktop-en');
+  await page.locator(`[data-testid="community-list"] a[href="/books/${bookId}"]`).click();
+  await page.getByTestId('book-owner').waitFor();
+  assert.match(await page.getByTestId('book-owner').textContent(), /^by /);
+  await screenshot(page, 'community-book-desktop-en', { fullPage: true });
+  assertNoErrors(page);
+  await context.close();
+});
