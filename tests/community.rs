@@ -382,6 +382,10 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
             .await;
         assert_eq!(got, status, "comments {token:?}");
         let (got, _) = app
+            .call(Method::GET, &format!("{path}/ranking"), token, None)
+            .await;
+        assert_eq!(got, status, "ranking {token:?}");
+        let (got, _) = app
             .call(
                 Method::POST,
                 &format!("{path}/worldcups"),

@@ -550,13 +550,14 @@ pub async fn record_finish(c: &impl ConnectionTrait, book_id: i64) -> Result<(),
             "{insert} ON CONFLICT (book_id, day) DO UPDATE SET finished = book_finish_days.finished + 1"
         ),
     };
-    exec(c, &sql, vals![book_id, today()]).await?;
+    // The book row first (it is the lock that queues finishes of one book), then its day.
     exec(
         c,
         "UPDATE books SET finished_week = finished_week + 1, finished_total = finished_total + 1 WHERE id = ?",
         vals![book_id],
     )
     .await?;
+    exec(c, &sql, vals![book_id, today()]).await?;
     Ok(())
 }
 

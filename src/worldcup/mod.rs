@@ -427,6 +427,9 @@ async fn add_to_counter(
 async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
     let result = db::retrying(|| async {
         let txn = crate::db::begin(db).await?;
+        // The book's popularity figures first: updating the book row locks it, so finishes of
+        // one book queue here rather than deadlocking on the rows that refer to it.
+        crate::community::record_finish(&txn, row.book_id).await?;
         // Counting first locks the book's finish counter row: finishes of one book queue here
         // rather than deadlocking on each other's statistics rows.
         add_to_counter(&txn, row.book_id, Counter::Finished, 1).await?;
@@ -434,7 +437,6 @@ async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> 
             return Ok(false);
         }
         record_statistics(&txn, row.book_id, bracket).await?;
-        crate::community::record_finish(&txn, row.book_id).await?;
         txn.commit().await?;
         Ok(true)
     })
@@ -601,9 +603,11 @@ async fn record_statistics(
     responses((status = 200, body = Ranking), (status = 404, body = crate::error::Problem)))]
 async fn book_ranking(
     State(state): State<AppState>,
+    user: crate::accounts::MaybeUser,
     Path(book_id): Path<i64>,
     Query(query): Query<RankingQuery>,
 ) -> AppResult<Json<Ranking>> {
+    crate::community::check_visible(&state, book_id, user.0.as_ref()).await?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::field("limit", "must be from 1 to 200"));
