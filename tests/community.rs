@@ -536,6 +536,16 @@ async fn only_owners_and_admins_change_community_books(engine: Engine) {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call(Method::DELETE, &path, Some(&admin), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // A member who leaves takes their books, own foods and comments along.
+    let (status, _) = app
+        .call(Method::DELETE, "/api/v1/me", Some(&third), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM books WHERE owner_id IS NOT NULL")
+            .await,
+        0
+    );
 }
 
 async fn the_community_list_sorts_searches_and_pages(engine: Engine) {
