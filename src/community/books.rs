@@ -320,7 +320,8 @@ pub async fn add_own_food(
 
 /// Takes a food out of a community book: an own food is deleted, a catalog food leaves it.
 #[utoipa::path(delete, path = "/books/{id}/foods/{food_id}", tag = "community",
-    responses((status = 204), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)),
+    responses((status = 204), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem, description = "an official book (its foods are set with PUT)")),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_book_food(
     State(state): State<AppState>,
