@@ -29,6 +29,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/api/v1",
             OpenApiRouter::new()
                 .merge(crate::catalog::router())
+                .merge(crate::community::router())
                 .merge(crate::accounts::router())
                 .merge(crate::worldcup::router())
                 .merge(crate::quiz::router())

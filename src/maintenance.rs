@@ -47,6 +47,12 @@ pub async fn sweep(state: &AppState) {
     if let Err(e) = crate::visitors::purge_old_salts(&state.db).await {
         tracing::warn!(error = %e, "could not purge old visitor salts");
     }
+    if let Err(e) = crate::community::limits::purge(&state.db).await {
+        tracing::warn!(error = ?e, "could not purge old community counters");
+    }
+    if let Err(e) = crate::community::sweep_popularity(&state.db).await {
+        tracing::warn!(error = ?e, "could not age the weekly popularity figures");
+    }
 }
 
 /// Sweeps now and then every [`EVERY`], until the task is aborted.

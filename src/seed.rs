@@ -415,7 +415,13 @@ pub async fn import(
         let mut members: Vec<i64> = b.foods.iter().map(|f| food_ids[f.trim()]).collect();
         members.sort_unstable();
         members.dedup();
-        match fetch_i64(&txn, "SELECT id FROM books WHERE name = ?", vals![name]).await? {
+        match fetch_i64(
+            &txn,
+            "SELECT id FROM books WHERE name = ? AND owner_id IS NULL",
+            vals![name],
+        )
+        .await?
+        {
             Some(id) => {
                 #[derive(FromQueryResult)]
                 struct Row {
@@ -511,7 +517,7 @@ async fn existing_foods(
 ) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
     let foods = fetch_all::<ExistingFood>(
         c,
-        "SELECT id, name, description, details, image_key, credit, alt_image_key, alt_credit FROM foods",
+        "SELECT id, name, description, details, image_key, credit, alt_image_key, alt_credit FROM foods WHERE book_id IS NULL",
         vec![],
     )
     .await?;
@@ -624,16 +630,19 @@ impl Export {
         let mut members: HashMap<i64, Vec<String>> = HashMap::new();
         for row in fetch_all::<MemberRow>(
             c,
-            "SELECT bf.book_id, f.name FROM book_foods bf JOIN foods f ON f.id = bf.food_id",
+            "SELECT bf.book_id, f.name FROM book_foods bf JOIN foods f ON f.id = bf.food_id WHERE f.book_id IS NULL",
             vec![],
         )
         .await?
         {
             members.entry(row.book_id).or_default().push(row.name);
         }
-        let mut books =
-            fetch_all::<BookRow>(c, "SELECT id, name, priority, cover_key FROM books", vec![])
-                .await?;
+        let mut books = fetch_all::<BookRow>(
+            c,
+            "SELECT id, name, priority, cover_key FROM books WHERE owner_id IS NULL",
+            vec![],
+        )
+        .await?;
         books.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         let books: Vec<BookEntry> = books
             .into_iter()

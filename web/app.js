@@ -14,6 +14,7 @@ import { meView } from '/js/views/me.js';
 import { adminView } from '/js/views/admin.js';
 import { foodView } from '/js/views/food.js';
 import { myPlaysView } from '/js/views/myplays.js';
+import { makeCupView } from '/js/views/community.js';
 
 const routes = [
   ['/', homeView],
@@ -33,6 +34,8 @@ const routes = [
   ['/foods/:id', foodView],
   ['/admin', adminView],
   ['/admin/:tab', adminView],
+  ['/make', makeCupView],
+  ['/make/:id', makeCupView],
 ].map(([pattern, view]) => {
   const names = [];
   const source = pattern.replace(/:([a-z]+)/g, (_, name) => {

@@ -429,6 +429,9 @@ pub const OWNED_BY_USER: &[&str] = &[
      WHERE id IN (SELECT exam_id FROM exam_attempts WHERE user_id = ?)",
     "DELETE FROM exam_attempts WHERE user_id = ?",
     "DELETE FROM exams WHERE author_id = ?",
+    "DELETE FROM comments WHERE user_id = ?",
+    "DELETE FROM foods WHERE book_id IN (SELECT id FROM books WHERE owner_id = ?)",
+    "DELETE FROM books WHERE owner_id = ?",
 ];
 
 /// The member's favourite books.

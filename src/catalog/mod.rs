@@ -226,7 +226,16 @@ async fn random_food(
     };
     let id =
         match category_id {
-            None => random_member(&state.db, "foods", "id", "retired_at IS NULL", vec![]).await?,
+            None => {
+                random_member(
+                    &state.db,
+                    "foods",
+                    "id",
+                    "retired_at IS NULL AND book_id IS NULL",
+                    vec![],
+                )
+                .await?
+            }
             Some(c) => random_member(
                 &state.db,
                 "food_categories",
@@ -528,8 +537,10 @@ async fn list_books(state: axum::extract::State<AppState>) -> AppResult<Response
     responses((status = 200, body = BookDetail), (status = 404, body = crate::error::Problem)))]
 async fn get_book(
     state: axum::extract::State<AppState>,
+    user: crate::accounts::MaybeUser,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    crate::community::check_visible(&state, id, user.0.as_ref()).await?;
     cached(&state, &format!("book:{id}"), book_detail(&state, id)).await
 }
 
@@ -547,9 +558,12 @@ async fn book_detail(state: &AppState, id: i64) -> AppResult<Option<BookDetail>>
     security(("bearer" = []), ("cookie" = [])))]
 async fn create_book(
     state: axum::extract::State<AppState>,
-    _admin: Admin,
+    user: crate::accounts::AuthUser,
     Json(body): Json<CreateBookRequest>,
 ) -> AppResult<(StatusCode, Response)> {
+    if !user.is_admin {
+        return crate::community::create_book(&state, &user, body).await;
+    }
     let mut checks = Checks::default();
     let name = checks.name("name", &body.name, limits::BOOK_NAME);
     let cover_key = body
@@ -576,7 +590,8 @@ async fn create_book(
     Ok((StatusCode::CREATED, fresh_book(&state, id).await?))
 }
 
-async fn fresh_book(state: &AppState, id: i64) -> AppResult<Response> {
+/// The book with its foods as `GET /books/{id}` answers it.
+pub async fn fresh_book(state: &AppState, id: i64) -> AppResult<Response> {
     let detail = book_detail(state, id)
         .await?
         .ok_or(AppError::NotFound("book"))?;
@@ -589,10 +604,13 @@ async fn fresh_book(state: &AppState, id: i64) -> AppResult<Response> {
     security(("bearer" = []), ("cookie" = [])))]
 async fn update_book(
     state: axum::extract::State<AppState>,
-    _admin: Admin,
+    user: crate::accounts::AuthUser,
     Path(id): Path<i64>,
     Json(body): Json<UpdateBookRequest>,
 ) -> AppResult<Response> {
+    if crate::community::managed_book(&state, id, &user).await? {
+        return crate::community::update_book(&state, &user, id, body).await;
+    }
     let mut checks = Checks::default();
     let mut sets: Vec<&str> = Vec::new();
     let mut values: Vec<sea_orm::Value> = Vec::new();
@@ -647,9 +665,13 @@ async fn update_book(
     security(("bearer" = []), ("cookie" = [])))]
 async fn delete_book(
     state: axum::extract::State<AppState>,
-    _admin: Admin,
+    user: crate::accounts::AuthUser,
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
+    if crate::community::managed_book(&state, id, &user).await? {
+        crate::community::delete_book(&state, id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let old_keys = media::image_keys_of(&state.db, Owner::Book, id).await?;
     let deleted = exec(&state.db, "DELETE FROM books WHERE id = ?", vals![id]).await?;
     if deleted.rows_affected() == 0 {
@@ -666,10 +688,13 @@ async fn delete_book(
     security(("bearer" = []), ("cookie" = [])))]
 async fn set_book_foods(
     state: axum::extract::State<AppState>,
-    _admin: Admin,
+    user: crate::accounts::AuthUser,
     Path(id): Path<i64>,
     Json(body): Json<SetBookFoodsRequest>,
 ) -> AppResult<Response> {
+    if crate::community::managed_book(&state, id, &user).await? {
+        return crate::community::set_catalog_foods(&state, id, &body.food_ids).await;
+    }
     let mut checks = Checks::default();
     let food_ids = dedup_ids(&mut checks, &body.food_ids);
     checks.finish()?;
@@ -707,7 +732,8 @@ fn dedup_names(checks: &mut Checks, names: &[String]) -> Vec<String> {
     out
 }
 
-fn dedup_ids(checks: &mut Checks, ids: &[i64]) -> Vec<i64> {
+/// Ids without repeats, refused past [`MAX_BOOK_FOODS`].
+pub fn dedup_ids(checks: &mut Checks, ids: &[i64]) -> Vec<i64> {
     let mut seen = std::collections::HashSet::new();
     let out: Vec<i64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
     if out.len() > MAX_BOOK_FOODS {
@@ -716,7 +742,8 @@ fn dedup_ids(checks: &mut Checks, ids: &[i64]) -> Vec<i64> {
     out
 }
 
-async fn check_food_ids(c: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppResult<()> {
+/// Refuses ids that name no catalog food.
+pub async fn check_food_ids(c: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppResult<()> {
     let missing = queries::missing_food_ids(c, ids).await?;
     if missing.is_empty() {
         return Ok(());
@@ -728,7 +755,11 @@ async fn check_food_ids(c: &impl sea_orm::ConnectionTrait, ids: &[i64]) -> AppRe
     ))
 }
 
-async fn check_images_exist(state: &AppState, keys: &[(&str, &Option<String>)]) -> AppResult<()> {
+/// Refuses image keys that name no stored image.
+pub async fn check_images_exist(
+    state: &AppState,
+    keys: &[(&str, &Option<String>)],
+) -> AppResult<()> {
     let mut checks = Checks::default();
     for (field, key) in keys {
         if let Some(key) = key

@@ -39,6 +39,22 @@ pub struct Book {
     /// World cups played to their champion.
     pub finished_count: i64,
     pub priority: i64,
+    /// `official` (made by the admins) or `community` (made by a member).
+    pub kind: String,
+    /// The member who made a community book; null for official ones.
+    pub owner: Option<BookOwner>,
+    /// `public`, `unlisted` (only by link) or `private` (only the owner).
+    pub visibility: String,
+    pub description: String,
+    /// Hidden pending review after reports (only its owner and admins still see it).
+    pub hidden: bool,
+}
+
+/// Who made a community book.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct BookOwner {
+    pub username: String,
+    pub display_name: String,
 }
 
 /// A food book with its foods, ordered by name.
@@ -107,6 +123,10 @@ pub struct CreateBookRequest {
     /// Initial member foods.
     #[serde(default)]
     pub food_ids: Vec<i64>,
+    /// Community books: at most 200 characters.
+    pub description: Option<String>,
+    /// Community books: `public` (default), `unlisted` or `private`.
+    pub visibility: Option<String>,
 }
 
 /// Body of `PATCH /books/{id}`.
@@ -118,6 +138,10 @@ pub struct UpdateBookRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub cover_key: Option<Option<String>>,
+    /// Community books only.
+    pub description: Option<String>,
+    /// Community books only: `public`, `unlisted` or `private`.
+    pub visibility: Option<String>,
 }
 
 /// Body of `PUT /books/{id}/foods`.

@@ -155,6 +155,8 @@ pub async fn food_page(
         sql.push_str(" JOIN food_categories fc ON fc.food_id = f.id AND fc.category_id = ?");
         values.push(id.into());
     }
+    // A community book's own foods belong to that book alone.
+    conditions.push("f.book_id IS NULL");
     if let Some(like) = like {
         conditions.push("LOWER(f.name) LIKE ? ESCAPE '!'");
         values.push(like.into());
@@ -177,9 +179,14 @@ struct BookRow {
     cover_key: Option<String>,
     priority: i64,
     food_count: i64,
+    owner_id: Option<i64>,
+    visibility: String,
+    description: String,
+    hidden_at: Option<i64>,
 }
 
 const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, \
+     b.owner_id, b.visibility, b.description, b.hidden_at, \
      (SELECT COUNT(*) FROM book_foods bf JOIN foods f ON f.id = bf.food_id \
      WHERE bf.book_id = b.id AND f.retired_at IS NULL) AS food_count FROM books b";
 
@@ -193,11 +200,23 @@ async fn load_books(
     let rows = fetch_all::<BookRow>(c, sql, values).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut plays = play_counts(c, &ids).await?;
+    let owner_ids: Vec<i64> = rows.iter().filter_map(|r| r.owner_id).collect();
+    let owners = book_owners(c, &owner_ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let (play_count, finished_count) = plays.remove(&row.id).unwrap_or((0, 0));
             Book {
+                kind: if row.owner_id.is_some() {
+                    "community"
+                } else {
+                    "official"
+                }
+                .to_owned(),
+                owner: row.owner_id.and_then(|o| owners.get(&o).cloned()),
+                visibility: row.visibility,
+                description: row.description,
+                hidden: row.hidden_at.is_some(),
                 id: row.id,
                 cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
                 name: row.name,
@@ -206,6 +225,37 @@ async fn load_books(
                 finished_count,
                 food_count: row.food_count,
             }
+        })
+        .collect())
+}
+
+/// The owners of community books by user id (one query).
+async fn book_owners(
+    c: &impl ConnectionTrait,
+    user_ids: &[i64],
+) -> Result<HashMap<i64, super::model::BookOwner>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        username: String,
+        display_name: String,
+    }
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, username, display_name FROM users WHERE id IN ({})",
+        placeholders(user_ids.len())
+    );
+    let rows = fetch_all::<Row>(c, &sql, user_ids.iter().map(|&i| i.into()).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let owner = super::model::BookOwner {
+                username: r.username,
+                display_name: r.display_name,
+            };
+            (r.id, owner)
         })
         .collect())
 }
@@ -237,12 +287,12 @@ pub async fn play_counts(
     Ok(out)
 }
 
-/// All books by priority, then id.
+/// All official books by priority, then id.
 pub async fn books(c: &impl ConnectionTrait, storage: &Storage) -> Result<Vec<Book>, DbErr> {
     load_books(
         c,
         storage,
-        &format!("{BOOK_SELECT} ORDER BY b.priority, b.id"),
+        &format!("{BOOK_SELECT} WHERE b.owner_id IS NULL ORDER BY b.priority, b.id"),
         vec![],
     )
     .await
@@ -288,7 +338,8 @@ pub async fn book_foods(
     foods_with_categories(c, storage, rows).await
 }
 
-/// Ids among `ids` that name no food in the catalog (retired foods count as missing).
+/// Ids among `ids` that name no catalog food (retired foods and books' own foods count as
+/// missing).
 pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -297,8 +348,9 @@ pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<V
     struct Row {
         id: i64,
     }
+    // Only catalog foods: a book's own foods never join another book.
     let sql = format!(
-        "SELECT id FROM foods WHERE id IN ({}) AND retired_at IS NULL",
+        "SELECT id FROM foods WHERE id IN ({}) AND retired_at IS NULL AND book_id IS NULL",
         placeholders(ids.len())
     );
     let found: std::collections::HashSet<i64> =

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0005_server_secrets"),
     migration!("0007_quiz_guests_and_modes"),
     migration!("0008_worldcup_champion"),
+    migration!("0010_community"),
     migration!("0011_django_imports"),
 ];
 
@@ -77,6 +78,21 @@ fn statements(sql: &str) -> Vec<String> {
 /// `GET_LOCK` on MariaDB, the write lock on SQLite) lets one of them migrate while the others
 /// wait and then find nothing left to do.
 pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return migrate_on(db).await;
+    }
+    // SQLite: on a connection of its own with foreign keys off, so that a table rebuild
+    // (see `rebuild.rs`) does not cascade; the keys are checked before it is closed.
+    let own = super::rebuild::connection_without_foreign_keys(db).await?;
+    let applied = migrate_on(&own).await;
+    let checked = super::rebuild::check_foreign_keys(&own).await;
+    own.close().await?;
+    let applied = applied?;
+    checked?;
+    Ok(applied)
+}
+
+async fn migrate_on(db: &Db) -> Result<Vec<&'static str>, DbErr> {
     let backend = db.get_database_backend();
     let create = "CREATE TABLE IF NOT EXISTS schema_migrations (\
         name VARCHAR(100) NOT NULL, applied_at BIGINT NOT NULL, \
@@ -131,6 +147,12 @@ pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
             continue;
         }
         for statement in statements(m.sql(backend)) {
+            if let Some((table, from, to)) = super::rebuild::parse_directive(&statement) {
+                super::rebuild::rebuild_sqlite_table(&txn, &table, &from, &to)
+                    .await
+                    .map_err(|e| DbErr::Migration(format!("{}: {e}\n{statement}", m.name)))?;
+                continue;
+            }
             txn.execute_unprepared(&statement)
                 .await
                 .map_err(|e| DbErr::Migration(format!("{}: {e}\n{statement}", m.name)))?;

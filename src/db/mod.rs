@@ -6,6 +6,7 @@
 
 pub mod health;
 mod migrate;
+mod rebuild;
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! `POST /api/v1/images` (admin upload) and `GET /media/{key}`.
+//! `POST /api/v1/images` (uploads by admins, and by members within a quota) and `GET /media/{key}`.
 
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::process::{self, MAX_FILE_BYTES, ProcessError};
 use super::storage::{CACHE_CONTROL, content_type, is_valid_key};
-use crate::accounts::Admin;
+use crate::accounts::AuthUser;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -110,7 +110,7 @@ async fn read_file_field(multipart: &mut Multipart) -> AppResult<Vec<u8>> {
     security(("bearer" = []), ("cookie" = [])))]
 async fn upload_image(
     State(state): State<AppState>,
-    _admin: Admin,
+    user: AuthUser,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, Json<UploadedImage>)> {
@@ -120,6 +120,18 @@ async fn upload_image(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_UPLOAD_BODY as u64) {
         return Err(too_large());
+    }
+    // Members upload for their community books within a daily quota; guests make no books.
+    if !user.is_admin {
+        if crate::community::access::is_guest(&state.db, user.id).await? {
+            return Err(AppError::Forbidden("guests cannot upload images"));
+        }
+        crate::community::limits::take(
+            &state.db,
+            crate::community::limits::UPLOADS_PER_DAY,
+            &user.id.to_string(),
+        )
+        .await?;
     }
     let mut multipart = multipart.map_err(|_| {
         AppError::UnsupportedMediaType(

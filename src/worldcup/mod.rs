@@ -312,6 +312,7 @@ async fn start_worldcup(
     if request.exclude_food_ids.len() > 64 {
         return Err(AppError::field("exclude_food_ids", "at most 64 foods"));
     }
+    crate::community::check_playable(&state, book_id, user.as_ref()).await?;
     let foods = book_foods(&state, book_id)
         .await?
         .ok_or(AppError::NotFound("book"))?;
@@ -353,7 +354,7 @@ async fn start_worldcup(
             size,
             entrants,
             now,
-            user_id: user.map(|u| u.id),
+            user_id: user.as_ref().map(|u| u.id),
             play_key_hash,
         })
         .await
@@ -552,6 +553,9 @@ async fn add_to_counter(
 async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
     let result = db::retrying(|| async {
         let txn = crate::db::begin(db).await?;
+        // The book's popularity figures first: updating the book row locks it, so finishes of
+        // one book queue here rather than deadlocking on the rows that refer to it.
+        crate::community::record_finish(&txn, row.book_id).await?;
         // Counting first locks the book's finish counter row: finishes of one book queue here
         // rather than deadlocking on each other's statistics rows.
         add_to_counter(&txn, row.book_id, Counter::Finished, 1).await?;
@@ -567,6 +571,21 @@ async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> 
         return Err(stale());
     }
     Ok(())
+}
+
+/// The book, the starter and the champion of a finished world cup; `None` when there is no
+/// such world cup or it is not finished.
+pub async fn finished_cup(db: &Db, id: &str) -> AppResult<Option<(i64, Option<i64>, i64)>> {
+    let (row, bracket) = match load(db, id).await {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !bracket.progress().finished() {
+        return Ok(None);
+    }
+    let starter = fetch_i64(db, "SELECT user_id FROM worldcups WHERE id = ?", vals![id]).await?;
+    Ok(bracket.picks().last().map(|&c| (row.book_id, starter, c)))
 }
 
 fn stale() -> AppError {
@@ -716,9 +735,11 @@ async fn record_statistics(
     responses((status = 200, body = Ranking), (status = 404, body = crate::error::Problem)))]
 async fn book_ranking(
     State(state): State<AppState>,
+    user: crate::accounts::MaybeUser,
     Path(book_id): Path<i64>,
     Query(query): Query<RankingQuery>,
 ) -> AppResult<Json<Ranking>> {
+    crate::community::check_visible(&state, book_id, user.0.as_ref()).await?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::field("limit", "must be from 1 to 200"));

@@ -5,8 +5,9 @@ import { get, post, patch, put, del, query } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { state, loginHref } from '../state.js';
 import { busy, errorBox, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
+import { reportsTab } from './community.js';
 
-const TABS = ['foods', 'books', 'categories', 'pairs'];
+const TABS = ['foods', 'books', 'categories', 'pairs', 'reports'];
 const MAX_UPLOAD = 10 * 1024 * 1024;
 const listOf = (data) => (Array.isArray(data) ? data : data?.items || []);
 
@@ -23,7 +24,7 @@ export async function adminView(ctx) {
   const nav = h('nav', { class: 'tabs', 'aria-label': t('admin.sections') },
     TABS.map((name) => h('a', { href: `/admin/${name}`, 'aria-current': name === tab ? 'page' : null }, t(`admin.tab_${name}`))));
   const panel = h('div', { class: 'admin-panel' });
-  const builders = { foods: foodsTab, books: booksTab, categories: categoriesTab, pairs: pairsTab };
+  const builders = { foods: foodsTab, books: booksTab, categories: categoriesTab, pairs: pairsTab, reports: reportsTab };
   await builders[tab](panel);
   return h('div', { class: 'admin' }, pageTitle(t('nav.admin')), nav, panel);
 }

@@ -6,6 +6,7 @@ import { t, fmtNumber } from '../i18n.js';
 import { store, navigate } from '../state.js';
 import { busy, foodImage, messageSlot, pageTitle } from '../ui.js';
 import { rememberPlayKey } from './worldcup.js';
+import { bookByline, commentsSection } from './community.js';
 
 /** Powers of two from 2 to 64 that fit `count` foods. */
 export function sizesFor(count) {
@@ -103,9 +104,11 @@ export async function bookView(ctx) {
     { class: 'book-page' },
     cover,
     pageTitle(book.name),
+    bookByline(book),
     h('p', { class: 'lead' }, t('home.book_meta', { foods: fmtNumber(book.food_count ?? foods.length), plays: fmtNumber(book.play_count) }) + (book.finished_count != null ? ` · ${t('book.finished_meta', { n: fmtNumber(book.finished_count) })}` : '')),
     h('p', null, t('book.lead')),
     form,
     h('p', null, h('a', { href: `/books/${book.id}/ranking` }, t('book.see_ranking'))),
+    commentsSection(book),
   );
 }

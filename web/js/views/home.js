@@ -5,6 +5,7 @@ import { get, put, del } from '../api.js';
 import { t, fmtNumber, roundLabel } from '../i18n.js';
 import { state, store, loadFavorites } from '../state.js';
 import { errorBox, errorMessage, foodImage, busy, loading, pageTitle, toast } from '../ui.js';
+import { communitySection } from './community.js';
 
 export async function homeView(ctx) {
   ctx.setTitle(t('home.title'));
@@ -40,6 +41,7 @@ export async function homeView(ctx) {
         ? h('ul', { class: 'book-list' }, list.map((book) => bookCard(book, favorites)))
         : h('p', { class: 'empty' }, t('home.no_books')),
     ),
+    communitySection(),
     h(
       'section',
       { class: 'section quiz-callout' },

@@ -59,6 +59,7 @@ export async function mapLinks(food) {
 }
 // Quiz from a world cup (issue 11).
 import { worldcupQuizBlock } from './worldcup-quiz.js';
+import { commentsSection } from './community.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -316,6 +317,8 @@ async function renderChampion(root, cup, name, ctx) {
   announce(t('wc.champion_announce', { name: champion?.name || '' }));
   root.querySelector('h1')?.focus({ preventScroll: true });
   await fillRanking(ranking, cup.book_id, champion?.id);
+  // Comments under the ranking, offering to attach this cup's champion.
+  get(`/books/${cup.book_id}`).then((book) => root.append(commentsSection(book, { worldcupId: cup.id }))).catch(() => {});
 }
 
 /** Appends the ranking table of a book: `step` rows at first, "more" shows (and fetches) more. */
