@@ -2,6 +2,10 @@
 # First start on an empty data directory: create the system tables, the database and the
 # application user (from MARIADB_* variables), then run the server in the foreground.
 set -euo pipefail
+# Options alone (compose.yaml's `command:`) are options of the server, as in the official image.
+if [ "${1:0:1}" = - ]; then
+  set -- mariadbd "$@"
+fi
 if [ "${1:-}" = mariadbd ]; then
   shift
   if [ ! -d /var/lib/mysql/mysql ]; then
