@@ -156,6 +156,7 @@ SRC
     'path-exclude /usr/share/man/*' 'path-exclude /usr/share/groff/*' 'path-exclude /usr/share/info/*' \
     'path-exclude /usr/share/lintian/*' 'path-exclude /usr/share/linda/*' \
     'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' \
+    'path-exclude /usr/lib/x86_64-linux-gnu/gconv/*' \
     >"$dir/etc/dpkg/dpkg.cfg.d/docker-slim"
   printf '%s\n' \
     'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };' \
@@ -167,6 +168,8 @@ SRC
   find "$dir/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/groff/* "$dir"/usr/share/lintian/*
   find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+  # iconv's extra character sets (8 MB): UTF-8 and ASCII are built into glibc.
+  rm -rf "$dir"/usr/lib/x86_64-linux-gnu/gconv
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* \
          "$dir"/var/log/* "$dir"/tmp/* "$dir"/var/cache/debconf/*-old
 }
