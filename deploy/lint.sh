@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Lints the deployment files without a Docker engine:
-#   - hadolint on deploy/Dockerfile (fails on warnings and errors), shellcheck on this script;
-#   - yamllint on compose.yaml and stack.yaml;
+#   - hadolint on deploy/Dockerfile (fails on warnings and errors), shellcheck on the deploy
+#     scripts (this one, test-rolling.sh, test-image.sh and its helpers);
+#   - yamllint on compose.yaml, stack.yaml, test-image/compose.test.yaml and the release workflow;
 #   - `docker compose config` (Compose Specification schema and interpolation) on both, with
 #     placeholder values for the required variables; `docker stack config` (swarm's own
 #     schema) on stack.yaml when the docker CLI is installed (it needs no daemon);
 #   - structural checks (services, health checks, rollout settings, secrets, and that every
 #     IPMAT_* variable given to the app is one the binary knows, read from src/config.rs);
+#   - the release workflow (.github/workflows/release.yml): YAML parse and structure (no
+#     runner or actionlint here);
 #   - `nginx -t` on nginx.conf (upstream host replaced by 127.0.0.1, paths moved to a temp
 #     dir) and on the rendered rolling-test template. When nginx is missing and this runs as
 #     root with apt-get, it installs Debian's nginx-light; otherwise that step is skipped.
@@ -46,8 +49,10 @@ else
     fail "hadolint reported problems in deploy/Dockerfile"
 fi
 
-step "shellcheck deploy/lint.sh"
-if "$venv/bin/shellcheck" deploy/lint.sh; then
+step "shellcheck deploy/*.sh deploy/test-image/"
+# -S warning: SC2329 (info) does not see functions called from traps.
+if "$venv/bin/shellcheck" -S warning deploy/lint.sh deploy/test-rolling.sh deploy/test-image.sh \
+    deploy/test-image/mariadb/*.sh; then
     echo "ok"
 else
     fail "shellcheck reported problems in deploy/lint.sh"
@@ -55,7 +60,8 @@ fi
 
 step "yamllint"
 yamllint_config='{extends: default, rules: {document-start: disable, line-length: {max: 120}, truthy: {check-keys: false}, comments: {min-spaces-from-content: 1}}}'
-if "$venv/bin/yamllint" --strict -d "$yamllint_config" deploy/compose.yaml deploy/stack.yaml; then
+if "$venv/bin/yamllint" --strict -d "$yamllint_config" deploy/compose.yaml deploy/stack.yaml \
+    deploy/test-image/compose.test.yaml .github/workflows/*.yml; then
     echo "ok"
 else
     fail "yamllint"
@@ -79,6 +85,13 @@ for file in deploy/compose.yaml deploy/stack.yaml; do
         fail "docker compose config: $file"
     fi
 done
+# The override deploy/test-image.sh runs compose.yaml with must merge cleanly.
+if env -i PATH="$PATH" HOME="${HOME:-/tmp}" "${placeholder_env[@]}" \
+    "$compose" --env-file /dev/null -f deploy/compose.yaml -f deploy/test-image/compose.test.yaml config --quiet; then
+    echo "ok: deploy/compose.yaml + deploy/test-image/compose.test.yaml"
+else
+    fail "docker compose config: compose.yaml with test-image/compose.test.yaml"
+fi
 # Without the required variables, compose must refuse (proves the :? guards are there).
 if env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
     "$compose" --env-file /dev/null -f deploy/compose.yaml config --quiet >/dev/null 2>&1; then
@@ -263,6 +276,61 @@ then
     :
 else
     fail "structural checks"
+fi
+
+step "release workflow (.github/workflows/release.yml: YAML and structure; no runner here)"
+if "$py" - <<'PY'
+import re, sys
+import yaml
+
+problems = []
+def check(cond, msg):
+    if not cond:
+        problems.append(msg)
+
+wf = yaml.safe_load(open(".github/workflows/release.yml", encoding="utf-8"))
+# YAML 1.1 reads the key `on` as the boolean true.
+on = wf.get("on", wf.get(True)) or {}
+tags = ((on.get("push") or {}).get("tags")) or []
+check(bool(tags) and all(str(t).startswith("v") for t in tags), "runs on push of v* tags only")
+check(set(on) == {"push"} and set(on["push"]) == {"tags"}, "no other trigger (branches, pull requests)")
+perms = wf.get("permissions") or {}
+check(perms.get("contents") == "read" and perms.get("packages") == "write",
+      "permissions: contents read, packages write (nothing more)")
+jobs = wf.get("jobs") or {}
+check(len(jobs) >= 1, "at least one job")
+uses = {}
+for name, job in jobs.items():
+    check(isinstance(job.get("runs-on"), str), f"job {name}: runs-on")
+    check(isinstance(job.get("timeout-minutes"), int), f"job {name}: timeout-minutes")
+    for i, st in enumerate(job.get("steps") or []):
+        check(("uses" in st) != ("run" in st), f"job {name} step {i}: exactly one of uses/run")
+        if "uses" in st:
+            check(re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", st["uses"]) is not None,
+                  f"job {name} step {i}: action pinned to a major version ({st['uses']})")
+            uses[st["uses"].split("@")[0]] = st
+for action in ("actions/checkout", "docker/setup-buildx-action", "docker/login-action",
+               "docker/metadata-action", "docker/build-push-action"):
+    check(action in uses, f"uses {action}")
+bp = (uses.get("docker/build-push-action") or {}).get("with") or {}
+check(bp.get("file") == "deploy/Dockerfile" and bp.get("context") == ".",
+      "builds deploy/Dockerfile with the repository root as context (as compose.yaml does)")
+check(bp.get("push") is True, "pushes the image")
+login = (uses.get("docker/login-action") or {}).get("with") or {}
+check(str(login.get("password", "")).startswith("${{ secrets."), "registry password from a secret")
+text = open(".github/workflows/release.yml", encoding="utf-8").read()
+for expr in re.findall(r"\$\{\{(.*?)\}\}", text):
+    check(re.fullmatch(r"\s*(github|secrets|steps|env)\.[\w.-]+\s*", expr) is not None,
+          f"unexpected expression ${{{{{expr}}}}}")
+for p in problems:
+    print("  -", p)
+print("ok" if not problems else "")
+sys.exit(1 if problems else 0)
+PY
+then
+    :
+else
+    fail "release workflow"
 fi
 
 step "nginx -t"
