@@ -21,6 +21,8 @@ async function playToTheEnd(page) {
   for (let i = 0; i < 64; i += 1) {
     if (await page.getByTestId('champion').isVisible()) return;
     const label = await page.getByTestId('round-label').textContent();
+    // Taps right after a new match appears are ignored on purpose (the double-tap guard).
+    await page.waitForTimeout(350);
     await page.locator('.food-card[data-side="left"]').click();
     await page.waitForFunction(
       (prev) => document.querySelector('[data-testid="champion"]')

@@ -88,8 +88,8 @@ export function uniqueName(prefix = 'u') {
 }
 
 /** A JSON API call from Node (not the browser). Returns {status, body}. */
-export async function apiCall(method, apiPath, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function apiCall(method, apiPath, { body, token, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(`${BASE}/api/v1${apiPath}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
