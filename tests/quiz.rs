@@ -32,6 +32,7 @@ on_all_engines!(
     world_cup_exams_are_for_the_owner_of_a_finished_cup,
     a_64_cup_exam_asks_its_last_31_matches,
     exam_details_stay_exact_while_cached,
+    an_exam_shows_exactly_its_allowed_fields,
 );
 
 /// A question pair as created: (pair id, left food id, right food id).
@@ -1834,4 +1835,64 @@ async fn exam_details_stay_exact_while_cached(engine: Engine) {
         StatusCode::NOT_FOUND,
         "a deleted exam is gone at once"
     );
+}
+
+/// The keys of a JSON object, sorted.
+fn keys_of(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("an object: {value}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// An exam read by anyone carries exactly these fields, so no answer can leak through a new
+/// one: the question, its two foods and the author are pinned as well.
+async fn an_exam_shows_exactly_its_allowed_fields(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let pairs = bank(&app, &admin, 2).await;
+    let author = app.signup("author").await;
+    let code = exam(&app, &author, "pinned", &pairs, &[true, false]).await;
+    let player = app.signup("player").await;
+    for token in [None, Some(player.as_str()), Some(author.as_str())] {
+        let (status, detail) = match token {
+            None => app.get(&format!("/api/v1/exams/{code}")).await,
+            Some(t) => app.get_as(t, &format!("/api/v1/exams/{code}")).await,
+        };
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(
+            keys_of(&detail),
+            [
+                "author",
+                "code",
+                "created_at",
+                "mode",
+                "participant_count",
+                "question_count",
+                "questions",
+                "title"
+            ]
+        );
+        assert_eq!(keys_of(&detail["author"]), ["display_name", "username"]);
+        let food_fields = [
+            "alt_credit",
+            "alt_image_url",
+            "categories",
+            "credit",
+            "description",
+            "details",
+            "id",
+            "image_url",
+            "name",
+        ];
+        for question in detail["questions"].as_array().unwrap() {
+            assert_eq!(keys_of(question), ["index", "left", "pair_id", "right"]);
+            assert_eq!(keys_of(&question["left"]), food_fields);
+            assert_eq!(keys_of(&question["right"]), food_fields);
+        }
+    }
 }
