@@ -189,7 +189,9 @@ async fn every_page_kind_has_its_own_absolute_escaped_head(engine: Engine) {
     let (title, description, image) = check_head(head_html, &base, &format!("/quiz/{code}"));
     assert!(title.starts_with(TRICKY), "{title}");
     assert!(
-        description.contains("author님") && description.contains("3문제"),
+        description.contains("author님")
+            && description.contains("3문제")
+            && description.contains("나를 얼마나 알까?"),
         "{description}"
     );
     assert!(

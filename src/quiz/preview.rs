@@ -28,6 +28,7 @@ struct Row {
     title: String,
     author: String,
     question_count: i64,
+    mode: String,
 }
 
 #[derive(FromQueryResult)]
@@ -48,8 +49,8 @@ pub async fn exam_preview(
         c,
         "SELECT e.code, e.title, \
          CASE WHEN u.display_name = '' THEN u.username ELSE u.display_name END AS author, \
-         (SELECT COUNT(*) FROM exam_questions q WHERE q.exam_id = e.id) AS question_count \
-         FROM exams e JOIN users u ON u.id = e.author_id WHERE e.code = ?",
+         (SELECT COUNT(*) FROM exam_questions q WHERE q.exam_id = e.id) AS question_count, \
+         e.mode FROM exams e JOIN users u ON u.id = e.author_id WHERE e.code = ?",
         vals![code.clone()],
     )
     .await?
@@ -73,9 +74,11 @@ pub async fn exam_preview(
         title: row.title,
         author: row.author,
         question_count: row.question_count,
-        // Merge hook: exams have no mode column yet. When `exams.mode` lands, select it above
-        // and put its label here; the meta description and the image show it when present.
-        mode: None,
+        // How the quiz is framed to players, as the web app frames it.
+        mode: Some(match row.mode.as_str() {
+            "match" => "우리 입맛 궁합".to_owned(),
+            _ => "나를 얼마나 알까?".to_owned(),
+        }),
         pictures: food_pictures(c, &ids).await?,
     }))
 }
