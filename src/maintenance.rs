@@ -2,8 +2,10 @@
 //! images, old visitor salts.
 //!
 //! Every replica schedules it, but one sweep runs at a time across replicas: each takes a
-//! database lock without waiting (`pg_try_advisory_xact_lock` on PostgreSQL, `GET_LOCK(…, 0)`
-//! on MariaDB; SQLite serves one replica) and skips the round when another holds it.
+//! database lock without waiting (`pg_try_advisory_xact_lock` on PostgreSQL, scoped to the
+//! database; on MariaDB `GET_LOCK(…, 0)` on a name that includes the database's, since
+//! MariaDB's named locks are server-wide and two sites may share one server; SQLite serves one
+//! replica) and skips the round when another holds it.
 
 use std::time::Duration;
 
@@ -94,12 +96,21 @@ pub async fn sweep_if_alone(state: &AppState) -> Result<bool, sea_orm::DbErr> {
         DbBackend::MySql => {
             // A session lock on the transaction's connection, released before it returns.
             let txn = state.db.begin().await?;
-            let got = crate::db::fetch_i64(&txn, "SELECT GET_LOCK('ipmat_sweep', 0)", vec![])
-                .await?
+            let got = crate::db::fetch_i64(
+                &txn,
+                "SELECT GET_LOCK(CONCAT('ipmat_sweep:', DATABASE()), 0)",
+                vec![],
+            )
+            .await?
                 == Some(1);
             if got {
                 sweep(state).await;
-                crate::db::exec(&txn, "DO RELEASE_LOCK('ipmat_sweep')", vec![]).await?;
+                crate::db::exec(
+                    &txn,
+                    "DO RELEASE_LOCK(CONCAT('ipmat_sweep:', DATABASE()))",
+                    vec![],
+                )
+                .await?;
             }
             txn.commit().await?;
             Ok(got)

@@ -1,5 +1,5 @@
 //! The HTTP accept loop: hyper connections with time limits, a cap on how many are open, and a
-//! shutdown that closes idle and stuck connections at once.
+//! shutdown that closes stuck connections at once and never races a client on an idle one.
 //!
 //! Each connection has a small shared record ([`Conn`]) that the connection's IO wrapper and
 //! its service update: how many requests are in flight, when the connection went idle, and
@@ -9,7 +9,7 @@
 //! - **header read**: a request head must arrive completely within [`HEADER_TIMEOUT`] of its
 //!   first byte;
 //! - **keep-alive idle**: a connection with nothing in flight is closed after [`IDLE_TIMEOUT`]
-//!   (longer than the bundled nginx's 20 s upstream keep-alive, so nginx closes first);
+//!   (longer than the bundled nginx's 8 s upstream keep-alive, so nginx closes first);
 //! - **body read**: a request body must deliver a frame at least every [`BODY_IDLE_TIMEOUT`]
 //!   and, after a grace of [`BODY_GRACE`], average at least [`BODY_MIN_RATE`] bytes per second
 //!   (see [`DeadlineBody`]); a handler reading a body too slowly sees an error, the client a
@@ -20,6 +20,16 @@
 //! oldest connections that have nothing in flight, so a flood of slow or idle connections
 //! cannot starve real requests. hyper answers unparsable request heads (400, 414, 431) on its
 //! own, with an empty body; the IO wrapper replaces those answers by problem details.
+//!
+//! **Shutdown.** The listener closes (new clients are refused, so a proxy tries another
+//! replica), requests in flight finish, and a connection stuck in a partial head is closed at
+//! once. An idle HTTP/1 keep-alive connection is *not* closed at once: a proxy may be writing
+//! a request on it at that very moment, and a request lost that way is not retried for POST.
+//! Instead every answer after SIGTERM carries `Connection: close`, and an idle connection is
+//! closed after [`SHUTDOWN_IDLE_LINGER`] unless its client closes it first. A proxy whose
+//! upstream keep-alive timeout is shorter than that (the bundled nginx: 8 s) has closed every
+//! such connection itself by then, so no request meets a closing connection. HTTP/2 has
+//! GOAWAY for this and is told to go away at once.
 
 use std::collections::HashMap;
 use std::io;
@@ -34,6 +44,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
+use futures::FutureExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -51,6 +62,9 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_GRACE: Duration = Duration::from_secs(10);
 /// Slowest accepted average upload rate after the grace, in bytes per second.
 pub const BODY_MIN_RATE: u64 = 1024;
+/// After SIGTERM, an idle HTTP/1 connection stays open this long for its client to close it
+/// (or to send one last request, answered with `Connection: close`).
+pub const SHUTDOWN_IDLE_LINGER: Duration = Duration::from_secs(10);
 /// After SIGTERM, a request head that began arriving this recently may still complete.
 const SHUTDOWN_HEAD_GRACE_MS: u64 = 1000;
 /// Connections younger (or idle for less) than this are not shed at the cap.
@@ -109,6 +123,8 @@ struct Conn {
     dispatched: AtomicBool,
     /// Closes the connection at once.
     close: Notify,
+    /// Set once a request arrived over HTTP/2.
+    http2: AtomicBool,
 }
 
 /// The server's clock: milliseconds since it started (never 0, so 0 can mean "unset").
@@ -185,9 +201,9 @@ impl Registry {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, closes the
-/// connections with nothing in flight, and answers once every other connection has finished
-/// its request (the caller bounds that wait).
+/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets every
+/// connection finish as the module's notes on shutdown say, and answers once all have ended
+/// (the caller bounds that wait).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -257,37 +273,60 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         next_id += 1;
-        let id = next_id;
-        let conn = Arc::new(Conn {
-            in_flight: AtomicU32::new(0),
-            idle_since: AtomicU64::new(registry.clock.now()),
-            head_started: AtomicU64::new(0),
-            dispatched: AtomicBool::new(false),
-            close: Notify::new(),
-        });
-        registry
-            .conns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, conn.clone());
-        registry.stats.accepted.fetch_add(1, Ordering::Relaxed);
-        registry.stats.open.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            router.clone(),
-            builder.clone(),
-            conn,
-            ConnGuard {
-                id,
-                registry: registry.clone(),
-            },
-            stop_rx.clone(),
-        ));
+        spawn_connection(
+            &registry, next_id, stream, peer, &router, &builder, &stop_rx,
+        );
     }
-    // New connections are refused from here on.
+    // Connections the kernel already completed are taken in (their clients may have written
+    // a request already) and served like the others; new ones are refused from here on.
+    while let Some(Ok((stream, peer))) = listener.accept().now_or_never() {
+        let _ = stream.set_nodelay(true);
+        next_id += 1;
+        spawn_connection(
+            &registry, next_id, stream, peer, &router, &builder, &stop_rx,
+        );
+    }
     drop(listener);
     drain(registry, stop_tx, reaper).await
+}
+
+/// Registers a new connection and serves it on its own task.
+fn spawn_connection(
+    registry: &Arc<Registry>,
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: &Router,
+    builder: &Arc<auto::Builder<TokioExecutor>>,
+    stop: &watch::Receiver<bool>,
+) {
+    let conn = Arc::new(Conn {
+        in_flight: AtomicU32::new(0),
+        idle_since: AtomicU64::new(registry.clock.now()),
+        head_started: AtomicU64::new(0),
+        dispatched: AtomicBool::new(false),
+        close: Notify::new(),
+        http2: AtomicBool::new(false),
+    });
+    registry
+        .conns
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, conn.clone());
+    registry.stats.accepted.fetch_add(1, Ordering::Relaxed);
+    registry.stats.open.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(serve_connection(
+        stream,
+        peer,
+        router.clone(),
+        builder.clone(),
+        conn,
+        ConnGuard {
+            id,
+            registry: registry.clone(),
+        },
+        stop.clone(),
+    ));
 }
 
 /// Tells every connection to stop and waits until all have ended.
@@ -343,10 +382,16 @@ async fn serve_connection(
         replacement: None,
     });
     let service_conn = conn.clone();
+    let service_stop = stop.clone();
     let service =
         hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let conn = service_conn.clone();
             let router = router.clone();
+            let stop = service_stop.clone();
+            let http1 = request.version() < hyper::Version::HTTP_2;
+            if !http1 {
+                conn.http2.store(true, Ordering::Relaxed);
+            }
             conn.in_flight.fetch_add(1, Ordering::AcqRel);
             conn.head_started.store(0, Ordering::Relaxed);
             conn.dispatched.store(true, Ordering::Release);
@@ -360,7 +405,8 @@ async fn serve_connection(
                 let mut response = router.oneshot(request).await?;
                 // Answered before the body was read to its end (refused early, or too slow): the
                 // rest of the body is not waited for, so the client must not reuse the connection.
-                if !body_done.load(Ordering::Acquire) {
+                // After SIGTERM, so is every answer: the client closes, not the server.
+                if !body_done.load(Ordering::Acquire) || (http1 && *stop.borrow()) {
                     response.headers_mut().insert(
                         axum::http::header::CONNECTION,
                         axum::http::HeaderValue::from_static("close"),
@@ -376,26 +422,33 @@ async fn serve_connection(
         });
     let connection = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(connection);
-    let mut stopping = *stop.borrow();
-    if stopping {
-        connection.as_mut().graceful_shutdown();
-    }
+    // When SIGTERM came (server clock), once it has; whether an HTTP/2 client was told.
+    let mut stopped_at = stop.borrow().then(|| clock.now());
+    let mut went_away = false;
+    let linger = SHUTDOWN_IDLE_LINGER.as_millis() as u64;
     loop {
         tokio::select! {
             _ = connection.as_mut() => break,
             _ = conn.close.notified() => break,
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                connection.as_mut().graceful_shutdown();
+            _ = stop.changed(), if stopped_at.is_none() => {
+                stopped_at = Some(clock.now());
             }
-            // After SIGTERM a connection with nothing in flight is idle, or stuck in a
-            // partial head: close it now instead of waiting for its timeout. A head that
-            // began arriving less than a second ago gets that second to become a request.
-            _ = tokio::time::sleep(Duration::from_millis(100)), if stopping => {
+            // After SIGTERM: a connection stuck in a partial head is closed now (a head that
+            // began arriving less than a second ago gets that second to become a request);
+            // an idle one once its linger is over (see the module's notes on shutdown).
+            _ = tokio::time::sleep(Duration::from_millis(100)), if stopped_at.is_some() => {
+                if !went_away && conn.http2.load(Ordering::Relaxed) {
+                    went_away = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                if conn.in_flight.load(Ordering::Acquire) > 0 {
+                    continue;
+                }
+                let now = clock.now();
                 let head = conn.head_started.load(Ordering::Relaxed);
-                if conn.in_flight.load(Ordering::Acquire) == 0
-                    && (head == 0 || clock.now().saturating_sub(head) > SHUTDOWN_HEAD_GRACE_MS)
-                {
+                let stuck = head != 0 && now.saturating_sub(head) > SHUTDOWN_HEAD_GRACE_MS;
+                let lingered = stopped_at.is_some_and(|t| now.saturating_sub(t) > linger);
+                if stuck || (head == 0 && lingered) {
                     break;
                 }
             }

@@ -365,8 +365,27 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
     let admin = app.admin().await;
     let owner = app.signup("owner").await;
     let other = app.signup("other").await;
-    let (private, _) = community_book(&app, &owner, "비밀", "private", 4).await;
+    let (private, private_foods) = community_book(&app, &owner, "비밀", "private", 4).await;
     let (unlisted, _) = community_book(&app, &owner, "링크", "unlisted", 4).await;
+    // Favourites: the owner keeps their private book, a stranger an unlisted one.
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/me/favorites/{private}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/me/favorites/{unlisted}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 
     for (token, status) in [
         (None, StatusCode::NOT_FOUND),
@@ -385,6 +404,19 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
             .call(Method::GET, &format!("{path}/ranking"), token, None)
             .await;
         assert_eq!(got, status, "ranking {token:?}");
+        let food = format!("/api/v1/foods/{}", private_foods[0]);
+        let (got, _) = app.call(Method::GET, &food, token, None).await;
+        assert_eq!(got, status, "own food {token:?}");
+        let favorite = format!("/api/v1/me/favorites/{private}");
+        if let Some(token) = token {
+            let (got, _) = app.call(Method::PUT, &favorite, Some(token), None).await;
+            let want = if status == StatusCode::OK {
+                StatusCode::NO_CONTENT
+            } else {
+                status
+            };
+            assert_eq!(got, want, "favourite {token}");
+        }
         let (got, _) = app
             .call(
                 Method::POST,
@@ -408,6 +440,30 @@ async fn private_and_unlisted_books_are_seen_only_as_they_should(engine: Engine)
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // No preview picture or page names it, and favourites of others never list it.
+    for path in [
+        format!("/og/books/{private}.png"),
+        format!("/books/{private}"),
+    ] {
+        let page = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !page.text().await.unwrap().contains("비밀"),
+            "{path} names the book"
+        );
+    }
+    let unlisted_page = app
+        .client
+        .get(app.url(&format!("/books/{unlisted}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlisted_page.status(), StatusCode::OK);
+    assert!(unlisted_page.text().await.unwrap().contains("noindex"));
+    let (_, mine) = app.get_as(&owner, "/api/v1/me/favorites").await;
+    assert_eq!(ids(&mine), vec![private]);
+    let (_, theirs) = app.get_as(&other, "/api/v1/me/favorites").await;
+    assert_eq!(ids(&theirs), vec![unlisted]);
 
     // Unlisted: anyone with the link opens and plays it; no list shows it.
     let (status, _) = app.get(&format!("/api/v1/books/{unlisted}")).await;

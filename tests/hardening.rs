@@ -961,26 +961,61 @@ async fn at_the_connection_cap_idle_connections_make_room_for_new_clients() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_closes_idle_and_stuck_connections_at_once() {
-    let mut app = TestApp::spawn(Engine::Sqlite).await;
+async fn shutdown_closes_stuck_connections_at_once_and_never_races_an_idle_one() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut stuck = TcpStream::connect(&addr).await.unwrap();
     stuck.write_all(b"GET / HTTP/1.1\r\nHost").await.unwrap();
-    let mut idle = TcpStream::connect(&addr).await.unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    // Two keep-alive connections that answered one request each and are now idle, as a
+    // proxy's pooled upstream connections are.
+    let mut pooled = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        pooled.push(c);
+    }
+    let (mut used, mut unused) = (pooled.remove(0), pooled.remove(0));
+    let started = Instant::now();
+    let mut app = app;
+    let stopping = tokio::spawn(async move {
+        app.stop().await;
+        Instant::now()
+    });
+    // The stuck head is closed at once.
+    read_until_closed(&mut stuck, Duration::from_secs(2)).await;
+    // A request written on an idle connection after SIGTERM is answered, not cut off, and
+    // the answer tells the client to close.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    used.write_all(b"POST /api/v1/auth/guest HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
         .await
         .unwrap();
-    let mut first = [0u8; 12];
-    idle.read_exact(&mut first).await.unwrap();
-    let started = Instant::now();
-    app.stop().await;
+    let (answer, _) = read_until_closed(&mut used, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "stopped in {:?}, not after the 20 s drain",
-        started.elapsed()
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
     );
-    read_until_closed(&mut stuck, Duration::from_secs(1)).await;
-    read_until_closed(&mut idle, Duration::from_secs(1)).await;
+    // A connection nobody uses is kept for the linger, then closed; the server ends with it.
+    let (_, waited) = read_until_closed(
+        &mut unused,
+        ipmat::server::SHUTDOWN_IDLE_LINGER + Duration::from_secs(3),
+    )
+    .await;
+    let closed_after = started.elapsed();
+    assert!(
+        closed_after >= ipmat::server::SHUTDOWN_IDLE_LINGER,
+        "closed after {closed_after:?} ({waited:?} of waiting)"
+    );
+    let ended = stopping.await.unwrap();
+    assert!(
+        ended.duration_since(started)
+            < ipmat::server::SHUTDOWN_IDLE_LINGER + Duration::from_secs(2)
+    );
 }
 
 // ---------------------------------------------------------------------------------------

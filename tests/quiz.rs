@@ -1412,6 +1412,28 @@ async fn deleting_a_food_leaves_exams_readable(engine: Engine) {
     let (status, outcome) = take(&app, &newcomer, &code, &pairs, &[true, true, true]).await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["total"], 3);
+    // A new exam cannot ask the pair whose food is gone; the others still can.
+    let (status, problem) = app
+        .post(
+            "/api/v1/exams",
+            Some(&author),
+            json!({"title": "again", "answers": answers(&pairs, &[true, true, true])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem.to_string().contains("answers[1].pair_id"),
+        "{problem}"
+    );
+    let kept = [pairs[0], pairs[2]];
+    let (status, created) = app
+        .post(
+            "/api/v1/exams",
+            Some(&author),
+            json!({"title": "again", "answers": answers(&kept, &[true, true])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
 }
 
 async fn match_mode_exams_score_how_alike_tastes_are(engine: Engine) {

@@ -445,10 +445,13 @@ async fn list_favorites(
     struct Row {
         book_id: i64,
     }
+    // Books that turned private or were hidden since drop out, unless they are the caller's.
     let ids: Vec<i64> = fetch_all::<Row>(
         &state.db,
-        "SELECT book_id FROM favorites WHERE user_id = ?",
-        vals![user.id],
+        "SELECT f.book_id FROM favorites f JOIN books b ON b.id = f.book_id \
+         WHERE f.user_id = ? AND (? OR b.owner_id = ? OR \
+         (b.visibility <> 'private' AND b.hidden_at IS NULL))",
+        vals![user.id, user.is_admin, user.id],
     )
     .await?
     .into_iter()
@@ -467,16 +470,7 @@ async fn add_favorite(
     user: AuthUser,
     Path(book_id): Path<i64>,
 ) -> AppResult<StatusCode> {
-    if fetch_i64(
-        &state.db,
-        "SELECT id FROM books WHERE id = ?",
-        vals![book_id],
-    )
-    .await?
-    .is_none()
-    {
-        return Err(AppError::NotFound("book"));
-    }
+    crate::community::check_visible(&state, book_id, Some(&user)).await?;
     let sql = db::insert_ignore_sql(
         state.db.get_database_backend(),
         "INTO favorites (user_id, book_id, created_at) VALUES (?, ?, ?)",

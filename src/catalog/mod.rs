@@ -315,8 +315,10 @@ async fn random_member(
     responses((status = 200, body = Food), (status = 404, body = crate::error::Problem)))]
 async fn get_food(
     state: axum::extract::State<AppState>,
+    user: crate::accounts::MaybeUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Food>> {
+    crate::community::check_food_visible(&state, id, user.0.as_ref()).await?;
     queries::food(&state.db, &state.storage, id)
         .await?
         .map(Json)

@@ -26,6 +26,8 @@ pub struct BookPreview {
     pub name: String,
     pub food_count: i64,
     pub play_count: i64,
+    /// Reachable only by its link: the page says `noindex`.
+    pub unlisted: bool,
     /// Up to four of its foods that have photos, for the collage.
     pub pictures: Vec<FoodPicture>,
 }
@@ -55,7 +57,7 @@ pub async fn food_pictures(
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
-/// A book's preview, or `None` when there is no such book.
+/// A book's preview, or `None` when there is no such book or only its owner may see it.
 pub async fn book_preview(
     c: &impl ConnectionTrait,
     storage: &Storage,
@@ -64,6 +66,10 @@ pub async fn book_preview(
     let Some(book) = queries::book(c, storage, id).await? else {
         return Ok(None);
     };
+    // A preview is public: private and hidden books have none.
+    if book.visibility == "private" || book.hidden {
+        return Ok(None);
+    }
     let pictures = fetch_all::<FoodPicture>(
         c,
         "SELECT f.id, f.name, f.image_key FROM foods f JOIN book_foods bf ON bf.food_id = f.id \
@@ -77,6 +83,7 @@ pub async fn book_preview(
         name: book.name,
         food_count: book.food_count,
         play_count: book.play_count,
+        unlisted: book.visibility == "unlisted",
         pictures,
     }))
 }
@@ -86,7 +93,8 @@ pub async fn home_pictures(c: &impl ConnectionTrait) -> Result<Vec<FoodPicture>,
     fetch_all::<FoodPicture>(
         c,
         "SELECT f.id, f.name, f.image_key FROM foods f \
-         WHERE f.retired_at IS NULL AND f.image_key IS NOT NULL ORDER BY f.id LIMIT 4",
+         WHERE f.retired_at IS NULL AND f.book_id IS NULL AND f.image_key IS NOT NULL \
+         ORDER BY f.id LIMIT 4",
         vec![],
     )
     .await

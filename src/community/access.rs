@@ -60,6 +60,26 @@ pub async fn check_visible(
     }
 }
 
+/// 404 when `food` is the own food of a book this caller cannot see (catalog foods and unknown
+/// ids pass: the caller answers those).
+pub async fn check_food_visible(
+    state: &AppState,
+    food: i64,
+    user: Option<&AuthUser>,
+) -> AppResult<()> {
+    let book = fetch_optional::<BookAccess>(
+        &state.db,
+        "SELECT b.id, b.owner_id, b.visibility, b.hidden_at, b.food_total \
+         FROM books b JOIN foods f ON f.book_id = b.id WHERE f.id = ?",
+        vals![food],
+    )
+    .await?;
+    match book {
+        Some(access) if !access.visible_to(user) => Err(AppError::NotFound("food")),
+        _ => Ok(()),
+    }
+}
+
 /// 404 unless the book exists for this caller; 422 for a community book outside 4..=128 foods.
 pub async fn check_playable(state: &AppState, id: i64, user: Option<&AuthUser>) -> AppResult<()> {
     let access = check_visible(state, id, user).await?;

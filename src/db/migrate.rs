@@ -75,7 +75,8 @@ fn statements(sql: &str) -> Vec<String> {
 /// Applies every pending migration and answers the names applied now.
 ///
 /// Several replicas may start at once: a database-wide lock (an advisory lock on PostgreSQL,
-/// `GET_LOCK` on MariaDB, the write lock on SQLite) lets one of them migrate while the others
+/// `GET_LOCK` on a name holding the database's on MariaDB, whose named locks are server-wide;
+/// the write lock on SQLite) lets one of them migrate while the others
 /// wait and then find nothing left to do.
 pub async fn migrate(db: &Db) -> Result<Vec<&'static str>, DbErr> {
     if db.get_database_backend() != DbBackend::Sqlite {
@@ -116,7 +117,7 @@ async fn migrate_on(db: &Db) -> Result<Vec<&'static str>, DbErr> {
             let row = txn
                 .query_one_raw(sea_orm::Statement::from_string(
                     backend,
-                    "SELECT GET_LOCK('ipmat_migrate', 120)",
+                    "SELECT GET_LOCK(CONCAT('ipmat_migrate:', DATABASE()), 120)",
                 ))
                 .await?;
             let got = row
@@ -166,7 +167,7 @@ async fn migrate_on(db: &Db) -> Result<Vec<&'static str>, DbErr> {
         applied.push(m.name);
     }
     if backend == DbBackend::MySql {
-        txn.execute_unprepared("DO RELEASE_LOCK('ipmat_migrate')")
+        txn.execute_unprepared("DO RELEASE_LOCK(CONCAT('ipmat_migrate:', DATABASE()))")
             .await?;
         let _ = txn
             .execute_unprepared(&format!(

@@ -31,7 +31,7 @@ macro_rules! vals {
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(8);
 /// The client-side limit on one statement, a little longer than the server's: it ends the
 /// wait when the server itself hangs (a frozen process, a dead link that TCP has not noticed).
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(9);
 
 /// Runs one database call under [`CLIENT_TIMEOUT`]; running out counts as the database being
 /// out of reach.

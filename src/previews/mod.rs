@@ -199,7 +199,7 @@ pub async fn preview(state: &AppState, subject: &Subject) -> AppResult<Option<Ar
                     path: format!("/books/{}", b.id),
                     image_path: format!("/og/books/{}.png", b.id),
                     image_alt: cup_name(&b.name),
-                    noindex: false,
+                    noindex: b.unlisted,
                 };
                 finish(meta, card, &b.pictures)
             }),

@@ -146,6 +146,24 @@ pub async fn pair_foods(
     )
 }
 
+/// Those of `ids` that name a pair with a retired food: no new exam may ask them.
+pub async fn retired_pairs(c: &impl ConnectionTrait, ids: &[i64]) -> Result<HashSet<i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let sql = format!(
+        "SELECT id FROM quiz_pairs WHERE id IN ({}) AND NOT {LIVE_PAIR}",
+        placeholders(ids.len())
+    );
+    Ok(
+        fetch_all::<IdRow>(c, &sql, ids.iter().map(|&i| i.into()).collect())
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+    )
+}
+
 /// Loads every food that `pairs` mention with two statements, keyed by id.
 pub async fn foods_of(
     c: &impl ConnectionTrait,

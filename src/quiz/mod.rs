@@ -149,6 +149,15 @@ async fn create_exam(
     if let Some(pair_ids) = check_answer_list(&mut checks, &body.answers) {
         let pairs = bank::pair_foods(&state.db, &pair_ids).await?;
         check_answers_against_pairs(&mut checks, &body.answers, &pairs);
+        let retired = bank::retired_pairs(&state.db, &pair_ids).await?;
+        for (i, a) in body.answers.iter().enumerate() {
+            if retired.contains(&a.pair_id) {
+                checks.fail(
+                    &format!("answers[{i}].pair_id"),
+                    "a food of this pair was removed from the catalog",
+                );
+            }
+        }
     }
     checks.finish()?;
     let questions: Vec<(i64, i64)> = body

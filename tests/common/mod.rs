@@ -209,6 +209,9 @@ impl TestApp {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(&mut self) {
+        // A fresh client drops the old one's idle keep-alive connections: the server would
+        // otherwise keep them for its shutdown linger, as it does for a proxy.
+        self.client = reqwest::Client::new();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
