@@ -304,17 +304,19 @@ def cover_image(name, entry, pictures, assets):
     img = gradient(light, deep, rnd.uniform(105, 165))
     img = bokeh(img, rnd, rnd.randint(7, 10), alpha=(28, 60), radius=(30, 110))
     emoji = entry.get("emoji") or []
-    img, box = draw_text(img, assets, entry["label"], 300, 200, ink, halo, max_h=150, max_size=140)
+    # The book page shows the cover as a wide banner (down to the middle 150 px of
+    # 500), so the label sits on the centre line and the emoji row lies below
+    # every banner crop; the book list shows the whole cover.
+    img, box = draw_text(img, assets, entry["label"], 300, 248, ink, halo, max_h=118, max_size=118)
     if emoji:
         n = len(emoji)
-        gap = 150
         for i, cp in enumerate(emoji):
-            cx = 300 + (i - (n - 1) / 2) * gap
-            img = soft_disc(img, cx, 352, 60, (255, 255, 255, 205), 0)
-            img = paste(img, assets.get(cp, 98), cx, 350, rnd.uniform(-6, 6))
+            cx = 300 + (i - (n - 1) / 2) * 128
+            img = soft_disc(img, cx, 433, 48, (255, 255, 255, 205), 0)
+            img = paste(img, assets.get(cp, 80), cx, 432, rnd.uniform(-6, 6))
     else:
         cp = pictures["accents"][entry["accent"]]["emoji"]
-        img = accent_badge(img, assets, cp, 300, max(box[3] + 60, 340), deep, size=70)
+        img = accent_badge(img, assets, cp, 300, 432, deep, size=68)
     return img.convert("RGB")
 
 
