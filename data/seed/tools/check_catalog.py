@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Validate data/seed/catalog.json (and, with Pillow installed, its images).
+"""Validate data/seed/catalog.json and its images (standard library only).
 
 Usage: python3 data/seed/tools/check_catalog.py [path/to/catalog.json]
-Exits non-zero and lists every problem found.
+Exits non-zero and lists every problem found. Also runs check_pictures.py
+(every picture shows its own food) against pictures.json beside this script.
 """
 import json
 import os
 import struct
 import sys
+
+import check_pictures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(HERE, "..", "catalog.json")
@@ -161,6 +164,9 @@ def main():
             if os.path.normpath(os.path.join(img_dir, fn)) not in referenced:
                 warn.append(f"images/{fn} is not referenced by the catalog")
 
+    picture_errs, picture_summary = check_pictures.check(path, os.path.join(HERE, "pictures.json"))
+    errs += picture_errs
+
     for w in warn:
         print("warning:", w)
     for e in errs:
@@ -168,6 +174,7 @@ def main():
     print(f"foods {len(foods)}, categories {len(cats)}, books {len(books)} "
           f"({', '.join(b['name'] + '=' + str(len(b['foods'])) for b in books)}), pairs {len(cat['pairs'])}, "
           f"images {len(images)} totalling {total / 1024:.0f} KiB")
+    print("pictures:", picture_summary)
     print("OK" if not errs else f"{len(errs)} problem(s)")
     return 1 if errs else 0
 
