@@ -32,8 +32,8 @@ export function phone(browser, { lang = 'ko' } = {}) {
   });
 }
 
-export async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, { body, token, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
