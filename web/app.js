@@ -1,7 +1,7 @@
 // ipmat web app: boot, header, and the History-API router.
 
 import { h, replace } from '/js/dom.js';
-import { get } from '/js/api.js';
+import { get, ApiError } from '/js/api.js';
 import { t, getLang, setLang, onLangChange } from '/js/i18n.js';
 import { state, loadUser, onUserChange, setNavigator, setUser, rememberedUser } from '/js/state.js';
 import { errorBox, loading } from '/js/ui.js';
@@ -10,7 +10,16 @@ import { errorBox, loading } from '/js/ui.js';
  * A view loaded on first use: the server preloads the first page's modules
  * (`modulepreload`), every other screen, the admin above all, is fetched when it is opened.
  */
-const lazy = (url, name) => async (ctx) => (await import(url))[name](ctx);
+const lazy = (url, name) => async (ctx) => {
+  let module;
+  try {
+    module = await import(url);
+  } catch {
+    // Offline before this screen was ever opened: say so in words.
+    throw new ApiError(0, { code: 'network' });
+  }
+  return module[name](ctx);
+};
 const homeView = lazy('/js/views/home.js', 'homeView');
 const bookView = lazy('/js/views/book.js', 'bookView');
 const wc = (name) => lazy('/js/views/worldcup.js', name);

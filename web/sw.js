@@ -25,9 +25,9 @@ self.addEventListener('install', (event) => {
     const html = await page.clone().text();
     await cache.put('/', page);
     // The shell's own files: every versioned URL the home page names (its stylesheet, icons,
-    // the import map's modules it preloads) and the icons.
+    // and every module of the import map, so that any screen opens offline) and the icons.
     const named = new Set(ICONS);
-    for (const m of html.matchAll(/(?:src|href)="(\/[^"?]+\?v=[0-9a-f]+)"/g)) named.add(m[1]);
+    for (const m of html.matchAll(/"(\/[^"?]+\?v=[0-9a-f]+)"/g)) named.add(m[1]);
     await Promise.all([...named].map((url) => cache.add(url).catch(() => {})));
   })().then(() => self.skipWaiting()));
 });

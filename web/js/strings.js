@@ -276,7 +276,7 @@ export const ko = {
   'wc.maps': '근처 맛집 찾기',
   'wc.map.kakao': '카카오맵',
   'wc.map.naver': '네이버 지도',
-  'wc.map_label': '{service}에서 {name} 맛집 찾기 (새 창)',
+  'wc.map_label': '{service}: {name} 맛집 찾기 (새 창)',
   'wc.my_plays': '내 월드컵 기록',
   'book.finished_meta': '{n}번 완주',
   'home.today_open': '{name} 자세히 보기',
@@ -466,7 +466,7 @@ export const ko = {
 export const en = {
   'app.name': 'ipmat',
   'lang.other': '한국어',
-  'lang.switch_label': '한국어로 보기',
+  'lang.switch_label': '한국어 화면으로 보기',
 
   'nav.label': 'Main menu',
   'nav.skip': 'Skip to content',

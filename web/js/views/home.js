@@ -99,7 +99,7 @@ function todaysPick() {
       title.textContent = t(path === '/foods/today' ? 'home.todays_pick' : 'home.other_pick');
       replace(
         body,
-        h('a', { class: 'pick-card', href: `/foods/${food.id}`, 'data-testid': 'todays-pick', 'data-food-id': String(food.id), 'aria-label': t('home.today_open', { name: food.name }) },
+        h('a', { class: 'pick-card', href: `/foods/${food.id}`, 'data-testid': 'todays-pick', 'data-food-id': String(food.id) },
           foodImage(food, { className: 'pick-img', alt: false, eager: true }),
           h('span', { class: 'pick-text' },
             h('span', { class: 'pick-name' }, food.name),
