@@ -11,8 +11,8 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
 /// takes it. Level 4 costs little CPU per answer and gets most of the gain; small bodies and
 /// pictures go as they are. The web app's own files come coded already (`crate::web`), which
 /// this layer leaves alone.
-fn compression() -> CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+fn compression() -> CompressionLayer<impl Predicate> {
     let worth_it = |_: axum::http::StatusCode,
                     _: axum::http::Version,
                     headers: &axum::http::HeaderMap,

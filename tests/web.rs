@@ -10,8 +10,8 @@ use std::io::Read;
 use common::{Engine, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, ETAG,
-    IF_NONE_MATCH, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, ETAG, IF_NONE_MATCH,
+    VARY,
 };
 use sha2::{Digest, Sha256};
 
@@ -65,7 +65,9 @@ async fn fetch(app: &TestApp, path: &str, headers: &[(reqwest::header::HeaderNam
 
 /// The first `attr="…"` value in `html` that starts with `prefix`.
 fn attr_starting(html: &str, prefix: &str) -> String {
-    let at = html.find(prefix).unwrap_or_else(|| panic!("no {prefix} in {html}"));
+    let at = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {html}"));
     let rest = &html[at..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
@@ -91,7 +93,12 @@ async fn app_files_are_coded_as_the_browser_accepts() {
     let none = fetch(&app, "/style.css", &[(ACCEPT_ENCODING, "identity")]).await;
     assert_eq!(none.header(CONTENT_ENCODING), None);
     // Pictures are compressed already, and tiny files are not worth it.
-    let icon = fetch(&app, "/icons/icon-192.png", &[(ACCEPT_ENCODING, "br, gzip")]).await;
+    let icon = fetch(
+        &app,
+        "/icons/icon-192.png",
+        &[(ACCEPT_ENCODING, "br, gzip")],
+    )
+    .await;
     assert_eq!(icon.status, StatusCode::OK);
     assert_eq!(icon.header(CONTENT_ENCODING), None);
     assert_eq!(icon.header(VARY), None);
@@ -144,7 +151,10 @@ async fn each_coding_has_its_own_etag_and_a_match_answers_304() {
         .iter()
         .map(|g| g.header(ETAG).unwrap())
         .collect();
-    assert!(tags[0].ends_with("-br\"") && tags[1].ends_with("-gz\""), "{tags:?}");
+    assert!(
+        tags[0].ends_with("-br\"") && tags[1].ends_with("-gz\""),
+        "{tags:?}"
+    );
     assert_ne!(tags[0], tags[2]);
     let again = fetch(
         &app,
@@ -169,7 +179,10 @@ async fn api_answers_are_compressed_when_asked_and_worth_it(engine: Engine) {
     let app = TestApp::spawn_seeded(engine).await;
     let plain = fetch(&app, "/api/v1/books", &[]).await;
     assert_eq!(plain.status, StatusCode::OK);
-    assert!(plain.body.len() > 1024, "the seeded book list is big enough");
+    assert!(
+        plain.body.len() > 1024,
+        "the seeded book list is big enough"
+    );
     assert_eq!(plain.header(CONTENT_ENCODING), None);
     for (accept, coding) in [("br, gzip", "br"), ("gzip", "gzip")] {
         let got = fetch(&app, "/api/v1/books", &[(ACCEPT_ENCODING, accept)]).await;
@@ -217,7 +230,10 @@ async fn pages_are_coded_revalidated_and_carry_their_import_map(engine: Engine) 
     assert!(home.starts_with("/js/views/home.js?v="), "{home}");
     let hash = base64_sha256(map);
     let csp = plain.header(CONTENT_SECURITY_POLICY).unwrap();
-    assert!(csp.contains(&format!("script-src 'self' 'sha256-{hash}'")), "{csp}");
+    assert!(
+        csp.contains(&format!("script-src 'self' 'sha256-{hash}'")),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 
     // The first view's modules are preloaded; the admin's are not.
@@ -242,7 +258,12 @@ async fn pages_are_coded_revalidated_and_carry_their_import_map(engine: Engine) 
     assert_eq!(again.header(CACHE_CONTROL), Some("no-cache"));
     // The page tells the app whether a session cookie came along (so it need not ask /me).
     assert!(html.contains(r#"<meta name="ipmat-session" content="none">"#));
-    let with_cookie = fetch(&app, "/", &[(reqwest::header::COOKIE, "a=1; ipmat_session=xyz")]).await;
+    let with_cookie = fetch(
+        &app,
+        "/",
+        &[(reqwest::header::COOKIE, "a=1; ipmat_session=xyz")],
+    )
+    .await;
     let with_cookie = String::from_utf8(with_cookie.body).unwrap();
     assert!(with_cookie.contains(r#"<meta name="ipmat-session" content="cookie">"#));
     // A page that names nothing is still the app, coded, with its 404.

@@ -141,7 +141,10 @@ mod tests {
 
     fn accepting(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
         headers
     }
 
@@ -175,7 +178,10 @@ mod tests {
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut decoded)
             .unwrap();
         assert_eq!(decoded, body);
-        assert!(compress(b"ab", Coding::Gzip, 6).is_none(), "no gain, no coding");
+        assert!(
+            compress(b"ab", Coding::Gzip, 6).is_none(),
+            "no gain, no coding"
+        );
     }
 
     #[test]

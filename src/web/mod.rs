@@ -305,7 +305,10 @@ fn answer(
     if compressible {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -324,7 +327,9 @@ fn page_response(status: StatusCode, body: String, request: &HeaderMap, policy: 
         &hash,
         REVALIDATE,
         request,
-        |coding, body| encoding::compress(body, coding, if coding == Coding::Brotli { 5 } else { 6 }),
+        |coding, body| {
+            encoding::compress(body, coding, if coding == Coding::Brotli { 5 } else { 6 })
+        },
     );
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(policy) {
@@ -413,7 +418,10 @@ mod tests {
         assert_eq!(first_view("/books/3"), Some("js/views/book.js"));
         assert_eq!(first_view("/books/3/ranking"), Some("js/views/worldcup.js"));
         assert_eq!(first_view("/worldcup/abc"), Some("js/views/worldcup.js"));
-        assert_eq!(first_view("/quiz/ABC234/scoreboard"), Some("js/views/quiz.js"));
+        assert_eq!(
+            first_view("/quiz/ABC234/scoreboard"),
+            Some("js/views/quiz.js")
+        );
         assert_eq!(first_view("/admin/foods"), Some("js/views/admin.js"));
         assert_eq!(first_view("/nowhere"), None);
     }
@@ -431,7 +439,10 @@ mod tests {
         );
         let page = with_modules("<head><!-- modules --></head>", &table, "/");
         assert!(page.contains("<script type=\"importmap\">"), "{page}");
-        assert!(page.contains("rel=\"modulepreload\" href=\"/js/views/home.js?v="), "{page}");
+        assert!(
+            page.contains("rel=\"modulepreload\" href=\"/js/views/home.js?v="),
+            "{page}"
+        );
         assert!(!page.contains("admin.js?v=\">"), "{page}");
     }
 
