@@ -11,6 +11,8 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -62,8 +64,30 @@ pub fn router(state: AppState) -> Router {
             crate::openapi::finish(openapi),
         )))
         .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
-        .fallback(crate::web::serve_app);
+        .fallback(crate::web::serve_app)
+        .layer(compression());
     with_layers(routes, state)
+}
+
+/// Brotli or gzip for API answers (JSON, problems, the API document, metrics) when the client
+/// takes it. Level 4 costs little CPU per answer and gets most of the gain; small bodies and
+/// pictures go as they are. The web app's own files come coded already (`crate::web`), which
+/// this layer leaves alone.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let worth_it = |_: axum::http::StatusCode,
+                    _: axum::http::Version,
+                    headers: &axum::http::HeaderMap,
+                    _: &axum::http::Extensions| {
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(crate::web::encoding::is_compressible)
+    };
+    CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Precise(4))
+        .compress_when(
+            SizeAbove::new(crate::web::encoding::MIN_COMPRESS_BYTES as u16).and(worth_it),
+        )
 }
 
 /// Wraps routes in the layers every request goes through (outermost first): security

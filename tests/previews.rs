@@ -322,7 +322,7 @@ async fn unknown_paths_codes_and_ids_answer_the_app_with_404(engine: Engine) {
         let (status, html) = page(&app, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert!(
-            html.contains("<script type=\"module\" src=\"/app.js\">"),
+            html.contains("<script type=\"module\" src=\"/app.js?v="),
             "{path}: the app"
         );
         assert_eq!(tag(head(&html), "name", "robots"), "noindex", "{path}");

@@ -1,32 +1,48 @@
 // ipmat web app: boot, header, and the History-API router.
 
 import { h, replace } from '/js/dom.js';
-import { get } from '/js/api.js';
+import { get, ApiError } from '/js/api.js';
 import { t, getLang, setLang, onLangChange } from '/js/i18n.js';
-import { state, loadUser, onUserChange, setNavigator } from '/js/state.js';
+import { state, loadUser, onUserChange, setNavigator, setUser, rememberedUser } from '/js/state.js';
 import { errorBox, loading } from '/js/ui.js';
-import { homeView } from '/js/views/home.js';
-import { bookView } from '/js/views/book.js';
-import { worldcupView, worldcupResumeView, rankingView } from '/js/views/worldcup.js';
-import { quizHubView, quizCreateView, quizTakeView, scoreboardView, attemptOfView } from '/js/views/quiz.js';
-import { loginView, signupView } from '/js/views/auth.js';
-import { meView } from '/js/views/me.js';
-import { adminView } from '/js/views/admin.js';
-import { foodView } from '/js/views/food.js';
-import { myPlaysView } from '/js/views/myplays.js';
-import { makeCupView } from '/js/views/community.js';
+
+/**
+ * A view loaded on first use: the server preloads the first page's modules
+ * (`modulepreload`), every other screen, the admin above all, is fetched when it is opened.
+ */
+const lazy = (url, name) => async (ctx) => {
+  let module;
+  try {
+    module = await import(url);
+  } catch {
+    // Offline before this screen was ever opened: say so in words.
+    throw new ApiError(0, { code: 'network' });
+  }
+  return module[name](ctx);
+};
+const homeView = lazy('/js/views/home.js', 'homeView');
+const bookView = lazy('/js/views/book.js', 'bookView');
+const wc = (name) => lazy('/js/views/worldcup.js', name);
+const quiz = (name) => lazy('/js/views/quiz.js', name);
+const loginView = lazy('/js/views/auth.js', 'loginView');
+const signupView = lazy('/js/views/auth.js', 'signupView');
+const meView = lazy('/js/views/me.js', 'meView');
+const adminView = lazy('/js/views/admin.js', 'adminView');
+const foodView = lazy('/js/views/food.js', 'foodView');
+const myPlaysView = lazy('/js/views/myplays.js', 'myPlaysView');
+const makeCupView = lazy('/js/views/community.js', 'makeCupView');
 
 const routes = [
   ['/', homeView],
   ['/books/:id', bookView],
-  ['/books/:id/ranking', rankingView],
-  ['/worldcup', worldcupResumeView],
-  ['/worldcup/:id', worldcupView],
-  ['/quiz', quizHubView],
-  ['/quiz/new', quizCreateView],
-  ['/quiz/:code', quizTakeView],
-  ['/quiz/:code/scoreboard', scoreboardView],
-  ['/quiz/:code/attempts/:username', attemptOfView],
+  ['/books/:id/ranking', wc('rankingView')],
+  ['/worldcup', wc('worldcupResumeView')],
+  ['/worldcup/:id', wc('worldcupView')],
+  ['/quiz', quiz('quizHubView')],
+  ['/quiz/new', quiz('quizCreateView')],
+  ['/quiz/:code', quiz('quizTakeView')],
+  ['/quiz/:code/scoreboard', quiz('scoreboardView')],
+  ['/quiz/:code/attempts/:username', quiz('attemptOfView')],
   ['/login', loginView],
   ['/signup', signupView],
   ['/me', meView],
@@ -169,6 +185,8 @@ window.addEventListener('popstate', () => render());
 // ---------------------------------------------------------------- header
 
 const header = document.getElementById('site-header');
+// The page's own icon link carries the icon's versioned URL (cached for a year).
+const brandIcon = document.querySelector('link[rel="icon"][sizes="48x48"]')?.getAttribute('href') || '/icons/icon-48.png';
 function renderHeader() {
   const path = window.location.pathname;
   const current = (prefix) => (prefix === '/' ? path === '/' || path.startsWith('/books') || path.startsWith('/worldcup') : path.startsWith(prefix));
@@ -184,15 +202,20 @@ function renderHeader() {
   replace(header,
     h('div', { class: 'header-top' },
       h('a', { class: 'brand', href: '/' },
-        h('img', { src: '/icons/icon-192.png', alt: '', width: '28', height: '28' }),
+        h('img', { src: brandIcon, alt: '', width: '28', height: '28' }),
         h('span', null, t('app.name'))),
       langButton),
     h('nav', { class: 'main-nav', 'aria-label': t('nav.label') },
       link('/', t('nav.worldcup')),
       link('/quiz', t('nav.quiz')),
       state.user ? link('/me', t('nav.me_named', { name: state.user.display_name || state.user.username }), '/me') : link('/login', t('nav.login'), '/login'),
-      state.user?.is_admin ? link('/admin', t('nav.admin')) : null));
+      state.user?.is_admin ? link('/admin', t('nav.admin')) : null),
+    navigator.onLine === false ? h('p', { class: 'offline-banner', role: 'status', 'data-testid': 'offline' }, t('offline.banner')) : null);
 }
+
+// Offline, the shell stays and says so; back online, the page loads again.
+window.addEventListener('offline', () => renderHeader());
+window.addEventListener('online', () => render({ focus: false }));
 
 onUserChange(() => renderHeader());
 onLangChange(() => {
@@ -203,21 +226,45 @@ onLangChange(() => {
 
 // ---------------------------------------------------------------- boot
 
+/**
+ * Paints at once with the user remembered from the last visit (so a signed-in visitor never
+ * sees "log in" flash), asks the server in parallel who is signed in and for the config, and
+ * draws the page again only if the answer differs from the remembered user.
+ */
 async function boot() {
   document.documentElement.lang = getLang();
   document.getElementById('skip-link').textContent = t('nav.skip');
+  // The server says whether a session cookie came with the page: without one nobody is
+  // signed in, and there is nothing to ask.
+  const noSession = document.querySelector('meta[name="ipmat-session"]')?.content === 'none';
+  const remembered = noSession ? null : rememberedUser();
+  if (remembered || noSession) setUser(remembered);
   renderHeader();
-  try {
-    await loadUser();
-  } catch {
-    // The app still works logged out; the failing page will say what is wrong.
-  }
   get('/config').then((config) => {
     state.config = config;
     const footer = document.getElementById('version');
     if (footer && config?.version) footer.textContent = `ipmat ${config.version}`;
   }).catch(() => {});
-  await render({ focus: false });
+  const confirmed = noSession ? Promise.resolve(true) : loadUser().then(() => true, () => false);
+  // Without a remembered user the page waits for the answer (it decides what the page shows).
+  if (!remembered) await confirmed;
+  const first = render({ focus: false });
+  if (remembered && (await confirmed) && !sameUser(remembered, state.user)) {
+    await first;
+    await render({ focus: false });
+  }
+}
+
+function sameUser(a, b) {
+  return (a?.username ?? null) === (b?.username ?? null) && Boolean(a?.is_admin) === Boolean(b?.is_admin);
+}
+
+// The service worker keeps the shell and icons for offline use; registered after the page
+// has loaded so it never competes with the first view.
+if ('serviceWorker' in navigator) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
+  });
 }
 
 boot();

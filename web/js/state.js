@@ -22,7 +22,18 @@ export function onUserChange(fn) {
 export function setUser(user) {
   state.user = user;
   state.favorites = null;
+  store.set('user', user ? JSON.stringify(user) : null);
   for (const fn of listeners) fn(user);
+}
+
+/** The user of the last visit, kept so the next one paints signed in at once (then checked). */
+export function rememberedUser() {
+  try {
+    const user = JSON.parse(store.get('user') || 'null');
+    return user && typeof user.username === 'string' ? user : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Asks the server who is signed in; 401 means nobody. Other failures propagate. */

@@ -29,6 +29,7 @@ export const ko = {
   'error.page_not_found': '없는 페이지예요',
   'error.not_found_title': '찾을 수 없어요',
   'error.network': '서버에 연결할 수 없어요. 인터넷 연결을 확인하고 다시 시도해 주세요.',
+  'offline.banner': '오프라인이에요. 연결되면 다시 불러올게요.',
   'error.validation_failed': '입력한 내용을 확인해 주세요.',
   'error.not_found': '찾을 수 없어요. 삭제되었거나 주소가 잘못되었을 수 있어요.',
   'error.unauthorized': '로그인이 필요해요.',
@@ -275,7 +276,7 @@ export const ko = {
   'wc.maps': '근처 맛집 찾기',
   'wc.map.kakao': '카카오맵',
   'wc.map.naver': '네이버 지도',
-  'wc.map_label': '{service}에서 {name} 맛집 찾기 (새 창)',
+  'wc.map_label': '{service}: {name} 맛집 찾기 (새 창)',
   'wc.my_plays': '내 월드컵 기록',
   'book.finished_meta': '{n}번 완주',
   'home.today_open': '{name} 자세히 보기',
@@ -465,7 +466,7 @@ export const ko = {
 export const en = {
   'app.name': 'ipmat',
   'lang.other': '한국어',
-  'lang.switch_label': '한국어로 보기',
+  'lang.switch_label': '한국어 화면으로 보기',
 
   'nav.label': 'Main menu',
   'nav.skip': 'Skip to content',
@@ -491,6 +492,7 @@ export const en = {
   'error.page_not_found': 'Page not found',
   'error.not_found_title': 'Not found',
   'error.network': 'Cannot reach the server. Check your connection and try again.',
+  'offline.banner': 'You are offline. The page reloads when the connection is back.',
   'error.validation_failed': 'Please check what you entered.',
   'error.not_found': 'Not found. It may have been deleted, or the address is wrong.',
   'error.unauthorized': 'Please log in first.',

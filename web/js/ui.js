@@ -202,11 +202,15 @@ export function announce(text) {
   });
 }
 
-/** A food picture with the food name as alt text; a neutral tile when there is no image. */
-export function foodImage(food, { alt = true, className = 'food-img', useAlt = false } = {}) {
+/**
+ * A food picture with the food name as alt text; a neutral tile when there is no image.
+ * Pictures are stored within 600×500: the size attributes reserve their box before they load
+ * (no layout shift). Below the fold they load lazily; `eager` for the first screen's picture.
+ */
+export function foodImage(food, { alt = true, className = 'food-img', useAlt = false, eager = false } = {}) {
   const url = useAlt && food.alt_image_url ? food.alt_image_url : food.image_url;
   if (url) {
-    return h('img', { class: className, src: url, alt: alt ? food.name : '', loading: 'lazy', decoding: 'async' });
+    return h('img', { class: className, src: url, alt: alt ? food.name : '', width: '600', height: '500', loading: eager ? 'eager' : 'lazy', decoding: 'async' });
   }
   return h(
     'span',

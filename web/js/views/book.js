@@ -98,7 +98,7 @@ export async function bookView(ctx) {
   );
   renderSizes();
 
-  const cover = book.cover_url ? h('img', { class: 'book-hero', src: book.cover_url, alt: '' }) : null;
+  const cover = book.cover_url ? h('img', { class: 'book-hero', src: book.cover_url, alt: '', width: '600', height: '140' }) : null;
   return h(
     'div',
     { class: 'book-page' },

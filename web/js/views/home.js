@@ -9,20 +9,18 @@ import { communitySection } from './community.js';
 
 export async function homeView(ctx) {
   ctx.setTitle(t('home.title'));
-  const books = await get('/books');
-  const list = Array.isArray(books) ? books : books?.items || [];
-  let favorites = null;
-  let favoritesError = null;
-  if (state.user) {
-    try {
-      favorites = await loadFavorites();
-    } catch (err) {
-      favoritesError = err;
-    }
-  }
-
+  // Every section asks for its data at once: today's pick, the community list and the resume
+  // banner start their own requests, and the books and favourites load side by side.
+  const pick = todaysPick();
+  const community = communitySection();
   const resume = h('div', { class: 'resume-slot' });
   resumeBanner(resume);
+  let favoritesError = null;
+  const [books, favorites] = await Promise.all([
+    get('/books'),
+    state.user ? loadFavorites().catch((err) => { favoritesError = err; return null; }) : null,
+  ]);
+  const list = Array.isArray(books) ? books : books?.items || [];
 
   return h(
     'div',
@@ -30,7 +28,7 @@ export async function homeView(ctx) {
     pageTitle(t('home.title')),
     h('p', { class: 'lead' }, t('home.lead')),
     resume,
-    todaysPick(),
+    pick,
     h(
       'section',
       { class: 'section', 'aria-labelledby': 'books-title' },
@@ -41,7 +39,7 @@ export async function homeView(ctx) {
         ? h('ul', { class: 'book-list' }, list.map((book) => bookCard(book, favorites)))
         : h('p', { class: 'empty' }, t('home.no_books')),
     ),
-    communitySection(),
+    community,
     h(
       'section',
       { class: 'section quiz-callout' },
@@ -101,8 +99,8 @@ function todaysPick() {
       title.textContent = t(path === '/foods/today' ? 'home.todays_pick' : 'home.other_pick');
       replace(
         body,
-        h('a', { class: 'pick-card', href: `/foods/${food.id}`, 'data-testid': 'todays-pick', 'data-food-id': String(food.id), 'aria-label': t('home.today_open', { name: food.name }) },
-          foodImage(food, { className: 'pick-img', alt: false }),
+        h('a', { class: 'pick-card', href: `/foods/${food.id}`, 'data-testid': 'todays-pick', 'data-food-id': String(food.id) },
+          foodImage(food, { className: 'pick-img', alt: false, eager: true }),
           h('span', { class: 'pick-text' },
             h('span', { class: 'pick-name' }, food.name),
             food.description ? h('span', { class: 'pick-desc' }, food.description) : null,
@@ -126,7 +124,7 @@ function todaysPick() {
 
 function bookCard(book, favorites) {
   const cover = book.cover_url
-    ? h('img', { class: 'book-cover', src: book.cover_url, alt: '', loading: 'lazy' })
+    ? h('img', { class: 'book-cover', src: book.cover_url, alt: '', width: '96', height: '84', loading: 'lazy', decoding: 'async' })
     : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1)));
   const item = h(
     'li',

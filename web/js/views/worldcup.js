@@ -105,7 +105,7 @@ export async function worldcupView(ctx) {
 function renderViewOnly(root, cup, name, ctx) {
   ctx.setTitle(`${roundLabel(cup)} · ${name || t('wc.title_plain')}`);
   const side = (food) => h('div', { class: 'food-card food-card-static', 'data-food-id': String(food.id) },
-    foodImage(food, { className: 'food-card-img' }),
+    foodImage(food, { className: 'food-card-img', eager: true }),
     h('span', { class: 'food-card-text' },
       h('span', { class: 'food-card-top' }, h('span', { class: 'food-card-name' }, food.name)),
       h('span', { class: 'food-card-desc' }, food.description || '')));
@@ -146,7 +146,7 @@ function renderPlay(root, initial, name, ctx) {
         'aria-describedby': descId,
         onclick: (e) => pick(food.id, e.currentTarget),
       },
-      foodImage(food, { className: 'food-card-img' }),
+      foodImage(food, { className: 'food-card-img', eager: true }),
       h('span', { class: 'food-card-text' },
         h('span', { class: 'food-card-top' },
           h('span', { class: 'food-card-name' }, food.name),

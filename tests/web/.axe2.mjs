@@ -1,0 +1,12 @@
+import { AxeBuilder } from '@axe-core/playwright';
+import { launch, phone } from './lib.mjs';
+const browser = await launch();
+const context = await phone(browser, { lang: 'ko' });
+const page = await context.newPage();
+await page.goto(process.argv[2]);
+await page.locator('main h1').first().waitFor();
+await page.waitForTimeout(800);
+const r = await new AxeBuilder({ page }).analyze();
+for (const v of r.violations) for (const n of v.nodes) console.log(v.id, n.html, n.failureSummary);
+console.log('violations', r.violations.length);
+await browser.close();

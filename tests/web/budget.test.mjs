@@ -1,0 +1,39 @@
+// CI: home's first-visit budget and Lighthouse's scores (mobile preset) on four pages.
+// Fails below the thresholds of issue 17 (lib.mjs: BUDGET, SCORES).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, pages, firstVisit, lighthouseScores, BUDGET, SCORES } from './lib.mjs';
+
+const urls = await pages();
+
+test(`home's first visit stays within ${BUDGET.requests} requests and ${BUDGET.kilobytes} KB before images`, async () => {
+  const browser = await launch();
+  try {
+    const visit = await firstVisit(browser, urls.home);
+    const listing = visit.list.map((r) => `${r.type} ${r.bytes} ${r.encoding || '-'} ${r.url}`).join('\n');
+    console.log(`home: ${visit.requests} requests, ${(visit.bytes / 1024).toFixed(1)} KB before images`);
+    assert.ok(visit.requests <= BUDGET.requests, `${visit.requests} requests before images:\n${listing}`);
+    assert.ok(visit.bytes <= BUDGET.kilobytes * 1024, `${visit.bytes} bytes before images:\n${listing}`);
+    const uncoded = visit.list.filter((r) => /\.(js|css)(\?|$)/.test(r.url) && r.bytes > 1500 && !r.encoding);
+    assert.deepEqual(uncoded.map((r) => r.url), [], 'scripts and styles come compressed');
+  } finally {
+    await browser.close();
+  }
+});
+
+for (const [name, url] of Object.entries(urls)) {
+  test(`Lighthouse (mobile) on the ${name} page meets ${JSON.stringify(SCORES)}`, async () => {
+    let run = await lighthouseScores(url);
+    // Performance is timed on a shared machine: one more run before calling it a regression.
+    if (run.scores.performance < SCORES.performance) {
+      const again = await lighthouseScores(url);
+      if (again.scores.performance > run.scores.performance) run = again;
+    }
+    console.log(`${name} ${url}: ${JSON.stringify(run.scores)}`);
+    for (const [category, min] of Object.entries(SCORES)) {
+      assert.ok(run.scores[category] >= min,
+        `${name}: ${category} ${run.scores[category]} < ${min}; audits below 1: ${run.failing.join(', ')}`);
+    }
+  });
+}
