@@ -102,11 +102,12 @@ async fn admins_page_through_the_bank_newest_first(engine: Engine) {
     assert_eq!(pages, 3);
     assert_eq!(seen, newest_first, "each pair once, newest first");
 
-    let (_, page) = app
-        .get_as(&admin, "/api/v1/admin/quiz/pairs?limit=1")
-        .await;
+    let (_, page) = app.get_as(&admin, "/api/v1/admin/quiz/pairs?limit=1").await;
     let first = &page["items"][0];
-    assert_eq!(first["left"]["name"], "짝13", "pairs carry whole foods: {first}");
+    assert_eq!(
+        first["left"]["name"], "짝13",
+        "pairs carry whole foods: {first}"
+    );
     assert_eq!(first["right"]["name"], "짝14");
     assert_eq!(first["exam_count"], 0);
     // An empty cursor is the first page, as elsewhere.
@@ -184,7 +185,11 @@ async fn invalid_bank_queries_are_refused_by_field(engine: Engine) {
         let (status, problem) = app
             .get_as(&admin, &format!("/api/v1/admin/quiz/pairs?{query}"))
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {problem}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {problem}"
+        );
     }
     let (status, problem) = app
         .call(Method::DELETE, "/api/v1/quiz/pairs/x", Some(&admin), None)
@@ -300,11 +305,18 @@ async fn deleting_a_pair_an_exam_asks_retires_it_and_keeps_the_exam(engine: Engi
     assert_eq!(app.scalar("SELECT COUNT(*) FROM attempt_answers").await, 3);
     assert_eq!(drawable(&app).await, HashSet::from([made[1].0, made[2].0]));
     let (_, page) = app.get_as(&admin, "/api/v1/admin/quiz/pairs").await;
-    assert_eq!(ids(&page), [made[2].0, made[1].0], "retired pairs leave the list");
+    assert_eq!(
+        ids(&page),
+        [made[2].0, made[1].0],
+        "retired pairs leave the list"
+    );
 
     let (status, after) = app.get(&format!("/api/v1/exams/{code}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(after["questions"], before["questions"], "the exam reads as before");
+    assert_eq!(
+        after["questions"], before["questions"],
+        "the exam reads as before"
+    );
     let (status, board) = app.get(&format!("/api/v1/exams/{code}/scoreboard")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(board["participants"][0]["score"], 3, "{board}");
@@ -317,7 +329,11 @@ async fn deleting_a_pair_an_exam_asks_retires_it_and_keeps_the_exam(engine: Engi
             Some(json!({"answers": answers})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "the retired question is still answered: {outcome}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the retired question is still answered: {outcome}"
+    );
     assert_eq!(outcome["total"], 3);
 
     // Adding the same two foods puts the retired pair back in the bank.

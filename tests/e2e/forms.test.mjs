@@ -191,14 +191,14 @@ test('"다시 하기" brings back the size and exclusions; excluding everything 
   await page.evaluate(() => document.querySelectorAll('.exclusions input:not(:checked)').forEach((box) => box.click()));
   const none = page.getByTestId('no-sizes');
   await none.waitFor();
-  assert.match(await none.textContent(), /0개뿐이라/);
+  assert.match(await none.textContent(), /남은 음식이 0개라/);
   assert.equal(await page.getByText('몇 강으로 할까요?').isVisible(), false);
   assert.ok(await page.getByTestId('start-worldcup').isDisabled());
   await screenshot(page, 'book-all-excluded');
   // One food back is still too few; two make a 2-food cup possible again.
   const boxes = page.locator('.exclusions input');
   await boxes.nth(0).click({ force: true });
-  assert.match(await none.textContent(), /1개뿐이라/);
+  assert.match(await none.textContent(), /남은 음식이 1개라/);
   await boxes.nth(1).click({ force: true });
   await page.getByText('몇 강으로 할까요?').waitFor();
   assert.ok(await page.locator('input[name="size"][value="2"]').isChecked());
