@@ -189,9 +189,13 @@ pub async fn delete_pair(
     )
     .await?;
     if retired.rows_affected() == 0
-        && fetch_i64(&state.db, "SELECT id FROM quiz_pairs WHERE id = ?", vals![id])
-            .await?
-            .is_none()
+        && fetch_i64(
+            &state.db,
+            "SELECT id FROM quiz_pairs WHERE id = ?",
+            vals![id],
+        )
+        .await?
+        .is_none()
     {
         return Err(AppError::NotFound("pair"));
     }
