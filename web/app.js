@@ -4,7 +4,7 @@ import { h, replace } from '/js/dom.js';
 import { get, ApiError } from '/js/api.js';
 import { t, getLang, setLang, onLangChange } from '/js/i18n.js';
 import { state, loadUser, onUserChange, setNavigator, setUser, rememberedUser } from '/js/state.js';
-import { errorBox, loading } from '/js/ui.js';
+import { errorBox, loading, notFoundPage } from '/js/ui.js';
 
 /**
  * A view loaded on first use: the server preloads the first page's modules
@@ -135,17 +135,15 @@ async function render({ focus = true } = {}) {
 }
 
 function notFound(ctx) {
-  ctx.setTitle(t('error.page_not_found'));
-  return h('div', { class: 'not-found' },
-    h('h1', { tabindex: '-1' }, t('error.page_not_found')),
-    h('p', null, h('a', { class: 'btn btn-primary', href: '/' }, t('nav.home'))));
+  return notFoundPage(ctx, { title: 'error.page_not_found', message: 'error.page_not_found_lead' });
 }
 
 function failure(err, ctx) {
+  if (err?.status === 404) return notFoundPage(ctx, err.notFound || {});
   ctx.setTitle(t('error.title'));
   const retry = h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => render() }, t('common.retry'));
   return h('div', { class: 'failure' },
-    h('h1', { tabindex: '-1' }, err?.status === 404 ? t('error.not_found_title') : t('error.title')),
+    h('h1', { tabindex: '-1' }, t('error.title')),
     errorBox(err),
     h('div', { class: 'row' }, retry, h('a', { class: 'btn btn-ghost', href: '/' }, t('nav.home'))));
 }

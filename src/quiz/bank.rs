@@ -23,7 +23,7 @@ struct IdRow {
 }
 
 /// A pair whose foods are both in the catalog (not retired): only these are drawn.
-const LIVE_PAIR: &str = "NOT EXISTS (SELECT 1 FROM foods rf WHERE rf.id IN (quiz_pairs.left_id, \
+pub(crate) const LIVE_PAIR: &str = "NOT EXISTS (SELECT 1 FROM foods rf WHERE rf.id IN (quiz_pairs.left_id, \
      quiz_pairs.right_id) AND rf.retired_at IS NOT NULL)";
 
 /// Up to `count` distinct pair ids drawn uniformly at random, in random order.

@@ -9,6 +9,7 @@ mod attempts;
 pub mod bank;
 mod from_worldcup;
 pub mod model;
+mod pairs_admin;
 pub mod preview;
 pub mod queries;
 
@@ -37,6 +38,8 @@ use crate::vals;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_pairs, create_pair))
+        .routes(routes!(pairs_admin::delete_pair))
+        .routes(routes!(pairs_admin::list_bank))
         .routes(routes!(create_exam))
         .routes(routes!(get_exam, delete_exam))
         .routes(routes!(get_answer_key))

@@ -100,7 +100,7 @@ test('an admin manages a category, a book with its foods and cover, and a quiz p
   await categoryRow.getByRole('button', { name: '삭제' }).click();
   await categoryRow.waitFor({ state: 'detached' });
 
-  // A book with a cover; then two foods picked by search become its members.
+  // A book with a cover and two foods picked by search, kept by one save.
   await page.getByRole('navigation', { name: '관리 메뉴' }).getByRole('link', { name: '음식책' }).click();
   await page.waitForURL('**/admin/books');
   const bookName = `테스트 월드컵 ${Date.now().toString(36).slice(-5)}`;
@@ -109,16 +109,13 @@ test('an admin manages a category, a book with its foods and cover, and a quiz p
   await page.getByLabel('표시 순서').fill('900');
   await page.getByTestId('book-cover-file').setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: makePng(200, 120) });
   await waitOrAlert(page, { locator: page.locator('[data-testid="book-cover-preview"]:not([hidden])') });
-  await page.locator('form.editor').getByRole('button', { name: '저장' }).click();
-  await waitOrAlert(page, { locator: page.getByRole('heading', { name: `${bookName}의 음식` }) });
-
   const foods = (await apiCall('GET', '/foods?limit=2')).body.items;
   for (const food of foods) {
     await pickFood(page, '음식 찾아서 추가', food.name);
     await page.locator('.member-list li', { hasText: food.name }).waitFor();
   }
-  await page.getByRole('button', { name: '음식 목록 저장' }).click();
-  await waitOrAlert(page, { locator: page.getByText('음식 2개로 저장했어요.') });
+  await page.locator('form.editor').getByRole('button', { name: '저장' }).click();
+  await waitOrAlert(page, { locator: page.locator('.admin-list li', { hasText: bookName }) });
 
   const books = (await apiCall('GET', '/books')).body;
   const book = (Array.isArray(books) ? books : books.items).find((b) => b.name === bookName);
@@ -138,7 +135,8 @@ test('an admin manages a category, a book with its foods and cover, and a quiz p
   await page.getByText(`고름: ${left.name}`).waitFor();
   await page.getByText(`고름: ${right.name}`).waitFor();
   await page.getByRole('button', { name: '문제 추가' }).click();
-  await waitOrAlert(page, { locator: page.locator('.admin-list li', { hasText: `${left.name} vs ${right.name}` }).first() });
+  // The new pair heads the bank's list (newest first).
+  await waitOrAlert(page, { locator: page.locator('[data-testid="pair-list"] > li').first().filter({ hasText: `${left.name} vs ${right.name}` }) });
 
   // The book is deleted again.
   await page.getByRole('navigation', { name: '관리 메뉴' }).getByRole('link', { name: '음식책' }).click();

@@ -56,9 +56,9 @@ test('a slow action shows progress and validation errors land next to their fiel
   assert.equal(await submit.isDisabled(), true, 'the button is disabled while the request runs');
   assert.equal(await submit.locator('.spinner').count(), 1);
   release();
-  // The same sentence is also the field's static hint: wait for the error itself to land.
+  // The error adds to the field's static hint (the rule) instead of repeating it.
   await page.waitForFunction(() => document.querySelector('form [name="username"]')?.getAttribute('aria-invalid') === 'true');
-  await page.locator('.field-error', { hasText: '3~15자의 영문, 숫자, _ . - 만 쓸 수 있어요.' }).first().waitFor();
+  await page.locator('.field-error', { hasText: '이 아이디는 쓸 수 없어요.' }).first().waitFor();
   assert.equal(await page.getByLabel('아이디').getAttribute('aria-invalid'), 'true');
   assert.equal(await submit.isDisabled(), false);
   await page.getByText('입력한 내용을 확인해 주세요.').waitFor();

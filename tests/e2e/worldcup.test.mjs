@@ -297,7 +297,8 @@ test('an unknown world cup link says it was not found', { timeout: 60000 }, asyn
   const page = await openPage(context);
   await page.goto('/worldcup/no-such-cup');
   await page.getByRole('heading', { level: 1, name: '찾을 수 없어요' }).waitFor();
-  assert.match(await page.locator('main .alert-error').textContent(), /삭제되었거나 주소가 잘못되었을/);
+  await page.getByText('그런 월드컵이 없어요.').waitFor();
+  assert.equal(await page.getByRole('button', { name: '다시 시도' }).count(), 0, 'no retry for what does not exist');
   assertNoErrors(page);
   await context.close();
 });

@@ -22,9 +22,13 @@ export function errorMessage(err, overrides = {}) {
   return err.detail || t('error.unexpected');
 }
 
-/** The message for one field error: a localized hint for known fields, else the server's words. */
+/**
+ * The message for one field error: what is wrong with a known field (`invalid.NAME`, which adds
+ * to the hint under the input rather than repeating it), else its hint, else the server's words.
+ */
 export function fieldMessage(field, message) {
   const name = String(field || '').split('.').pop().replace(/\[\d+\]$/, '');
+  if (hasKey(`invalid.${name}`)) return t(`invalid.${name}`);
   if (hasKey(`hint.${name}`)) return t(`hint.${name}`);
   return message || t('error.validation_failed');
 }
@@ -58,6 +62,21 @@ export function messageSlot() {
   };
   slot.clear = () => slot.replaceChildren();
   return slot;
+}
+
+/** Clears `slot` (a messageSlot) as soon as any input of `form` changes: no stale message stays. */
+export function clearOnInput(form, slot) {
+  const clear = () => slot.clear();
+  form.addEventListener('input', clear);
+  form.addEventListener('change', clear);
+  return form;
+}
+
+/** Marks `input` invalid with `message` under it (its `#ID-error` slot); cleared by editing it. */
+export function flagField(input, message) {
+  input.setAttribute('aria-invalid', 'true');
+  const slot = document.getElementById(`${input.id}-error`);
+  if (slot) slot.textContent = message;
 }
 
 /**
@@ -126,6 +145,13 @@ export function field({ name, label, type = 'text', value = '', hint = null, req
     ...attrs,
   });
   input.value = value ?? '';
+  // A field's error goes as soon as its value changes: the message was about the old value.
+  input.addEventListener('input', () => {
+    if (input.getAttribute('aria-invalid') !== 'true') return;
+    input.removeAttribute('aria-invalid');
+    const slot = wrap.querySelector('.field-error');
+    if (slot) slot.textContent = '';
+  });
   const wrap = h(
     'div',
     { class: 'field' },
@@ -217,6 +243,44 @@ export function foodImage(food, { alt = true, className = 'food-img', useAlt = f
     { class: `${className} img-placeholder`, role: alt ? 'img' : null, 'aria-label': alt ? food.name : null },
     h('span', { 'aria-hidden': 'true' }, (food.name || '?').slice(0, 1)),
   );
+}
+
+/**
+ * The page shown when a path, code or id names nothing: titled "not found" (no retry, which
+ * could not help), with what was not found and ways on. `message` is an i18n key.
+ */
+export function notFoundPage(ctx, { message = 'error.not_found', title = 'error.not_found_title', links = [] } = {}) {
+  ctx.setTitle(t(title));
+  return h('div', { class: 'not-found', 'data-testid': 'not-found' },
+    h('h1', { class: 'page-title', tabindex: '-1' }, t(title)),
+    h('p', { class: 'lead' }, t(message)),
+    h('div', { class: 'row' },
+      links.map(([href, label]) => h('a', { class: 'btn btn-secondary', href }, t(label))),
+      h('a', { class: 'btn btn-primary', href: '/' }, t('nav.home'))));
+}
+
+/**
+ * Tags a 404 from loading a page with what was not found, so that the router shows
+ * notFoundPage with these words: `get(...).catch(notFoundAs('quiz.not_found', [['/quiz', 'quiz.title']]))`.
+ */
+export function notFoundAs(message, links = []) {
+  return (err) => {
+    if (err?.status === 404) err.notFound = { message, links };
+    throw err;
+  };
+}
+
+/**
+ * Removes a row of a list; when it was the last one, the list (or its table) gives way to the
+ * section's empty-state line, so that an emptied section still says "아직 … 없어요".
+ */
+export function removeRow(row, emptyText) {
+  const list = row.parentElement;
+  row.remove();
+  if (!list || list.querySelector(':scope > :not(.empty)')) return;
+  const target = list.tagName === 'TBODY' ? list.closest('.table-wrap') || list.closest('table') : list;
+  if (target.tagName === 'UL' || target.tagName === 'OL') target.replaceChildren(h('li', { class: 'empty' }, emptyText));
+  else target.replaceWith(h('p', { class: 'empty' }, emptyText));
 }
 
 /** A centered loading indicator. */

@@ -4,8 +4,9 @@ import { h, replace, uid } from '../dom.js';
 import { get, post, patch, put, del, query } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { state, loginHref } from '../state.js';
-import { busy, errorBox, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
+import { busy, clearOnInput, errorBox, field, foodImage, messageSlot, pageTitle, removeRow, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
 import { reportsTab } from './community.js';
+import { pairsTab } from './admin-pairs.js';
 
 const TABS = ['foods', 'books', 'categories', 'pairs', 'reports'];
 const MAX_UPLOAD = 10 * 1024 * 1024;
@@ -97,6 +98,13 @@ export function foodPicker({ label, onPick, testid = 'food-picker' }) {
   input.addEventListener('focus', () => {
     if (!results.children.length) search();
   });
+  // Enter searches at once; it must not submit the form the picker sits in.
+  input.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    clearTimeout(timer);
+    search();
+  });
   return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, results);
 }
 
@@ -146,7 +154,7 @@ async function foodsTab(panel) {
       busy(remove, async () => {
         try {
           await del(`/foods/${food.id}`);
-          li.remove();
+          removeRow(li, t('admin.no_results'));
           toast(t('admin.deleted', { name: food.name }));
         } catch (err) {
           slot.showError(err, { conflict: 'admin.in_use' });
@@ -269,7 +277,7 @@ async function booksTab(panel) {
       busy(remove, async () => {
         try {
           await del(`/books/${book.id}`);
-          li.remove();
+          removeRow(li, t('home.no_books'));
           toast(t('admin.deleted', { name: book.name }));
         } catch (err) {
           slot.showError(err);
@@ -279,9 +287,9 @@ async function booksTab(panel) {
     return li;
   }
   function openEditor(book) {
-    replace(editorSlot, bookEditor(book, (saved) => {
+    replace(editorSlot, bookEditor(book, () => {
+      editorSlot.replaceChildren();
       load();
-      if (saved && !book) openEditor(saved);
     }));
     editorSlot.querySelector('h2')?.focus();
   }
@@ -290,14 +298,16 @@ async function booksTab(panel) {
   await load();
 }
 
+/** One form for a book: name, order, cover and its foods, all kept by a single save. */
 function bookEditor(book, done) {
   const editing = Boolean(book);
   const name = field({ name: 'name', label: t('field.book_name'), value: book?.name ?? '', required: true, attrs: { maxlength: '30' } });
   const priority = field({ name: 'priority', label: t('field.priority'), type: 'number', value: book?.priority ?? 0, hint: t('hint.priority'), attrs: { step: '1' } });
   const keys = {};
   const cover = imageUploader({ label: t('field.cover'), currentUrl: book?.cover_url, onUploaded: (img) => { keys.cover_key = img.key; }, testid: 'book-cover' });
+  const members = membersField(book);
   const errors = messageSlot();
-  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t('admin.save'));
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'save-book' }, t('admin.save'));
   const form = h('form', {
     class: 'card editor',
     novalidate: true,
@@ -305,11 +315,18 @@ function bookEditor(book, done) {
       e.preventDefault();
       clearFieldErrors(form);
       const body = { name: name.input.value.trim(), priority: Number.parseInt(priority.input.value, 10) || 0, ...keys };
+      const foodIds = members.ids();
       busy(save, async () => {
         errors.clear();
         try {
-          const saved = editing ? await patch(`/books/${book.id}`, body) : await post('/books', body);
-          toast(t('admin.saved', { name: body.name }));
+          let saved;
+          if (editing) {
+            await patch(`/books/${book.id}`, body);
+            saved = await put(`/books/${book.id}/foods`, { food_ids: foodIds });
+          } else {
+            saved = await post('/books', { ...body, food_ids: foodIds });
+          }
+          toast(t('admin.book_saved', { name: body.name, n: foodIds.length }));
           done(saved);
         } catch (err) {
           errors.showError(err, { conflict: 'admin.name_taken' }, showFieldErrors(form, err));
@@ -318,45 +335,37 @@ function bookEditor(book, done) {
     },
   },
   h('h2', { tabindex: '-1' }, editing ? t('admin.edit_book', { name: book.name }) : t('admin.new_book')),
-  name.wrap, priority.wrap, cover, errors,
-  h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => wrap.remove() }, t('admin.cancel'))));
-  const wrap = h('div', null, form);
-  if (editing) wrap.append(membersEditor(book));
-  return wrap;
+  name.wrap, priority.wrap, cover, members.element, errors,
+  h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => form.remove() }, t('admin.cancel'))));
+  clearOnInput(form, errors);
+  return form;
 }
 
-function membersEditor(book) {
+/** The foods of a book being edited: found by search, removed with ×; `ids()` for the save. */
+function membersField(book) {
   const members = new Map();
   const list = h('ul', { class: 'member-list', 'aria-live': 'polite' });
-  const count = h('p', { class: 'hint' });
+  const legend = h('legend', null);
   const slot = messageSlot();
-  const save = h('button', { type: 'button', class: 'btn btn-primary' }, t('admin.save_members'));
   function render() {
     const foods = [...members.values()].sort((a, b) => a.name.localeCompare(b.name));
-    replace(list, foods.map((food) => h('li', { class: 'chip member' }, food.name,
-      h('button', { type: 'button', class: 'chip-remove', 'aria-label': t('admin.remove_member', { name: food.name }), onclick: () => { members.delete(food.id); render(); } }, '×'))));
-    count.textContent = t('admin.member_count', { n: members.size });
+    replace(list, foods.length
+      ? foods.map((food) => h('li', { class: 'chip member' }, food.name,
+          h('button', { type: 'button', class: 'chip-remove', 'aria-label': t('admin.remove_member', { name: food.name }), onclick: () => { members.delete(food.id); render(); } }, '×')))
+      : h('li', { class: 'empty' }, t('book.no_foods')));
+    legend.textContent = t('admin.members_of_book', { n: fmtNumber(members.size) });
   }
-  save.addEventListener('click', () => busy(save, async () => {
-    slot.clear();
-    try {
-      await put(`/books/${book.id}/foods`, { food_ids: [...members.keys()] });
-      slot.showInfo(t('admin.members_saved', { n: members.size }));
-    } catch (err) {
-      slot.showError(err);
-    }
-  }));
-  const section = h('section', { class: 'card editor' },
-    h('h2', null, t('admin.members', { name: book.name })),
-    count,
-    foodPicker({ label: t('admin.add_member'), onPick: (food) => { members.set(food.id, food); render(); } }),
-    list, slot, save);
-  get(`/books/${book.id}`).then((full) => {
-    for (const food of full.foods || []) members.set(food.id, food);
-    render();
-  }).catch((err) => slot.showError(err));
+  if (book) {
+    get(`/books/${book.id}`).then((full) => {
+      for (const food of full.foods || []) members.set(food.id, food);
+      render();
+    }).catch((err) => slot.showError(err));
+  }
   render();
-  return section;
+  const element = h('fieldset', { class: 'members' }, legend,
+    foodPicker({ label: t('admin.add_member'), onPick: (food) => { members.set(food.id, food); render(); } }),
+    list, slot);
+  return { element, ids: () => [...members.keys()] };
 }
 
 // ---------------------------------------------------------------- categories
@@ -380,7 +389,7 @@ async function categoriesTab(panel) {
       busy(remove, async () => {
         try {
           await del(`/categories/${c.id}`);
-          li.remove();
+          removeRow(li, t('admin.no_categories'));
         } catch (err) {
           slot.showError(err);
         }
@@ -411,46 +420,4 @@ async function categoriesTab(panel) {
   }, h('h2', null, t('admin.new_category')), name.wrap, errors, add);
   replace(panel, form, slot, list);
   await load();
-}
-
-// ---------------------------------------------------------------- pairs
-
-async function pairsTab(panel) {
-  const chosen = { left: null, right: null };
-  const shown = { left: h('p', { class: 'picked' }), right: h('p', { class: 'picked' }) };
-  const errors = messageSlot();
-  const created = h('ul', { class: 'admin-list' });
-  const add = h('button', { type: 'button', class: 'btn btn-primary' }, t('admin.add_pair'));
-  const render = () => {
-    for (const side of ['left', 'right']) {
-      shown[side].textContent = chosen[side] ? t('admin.picked', { name: chosen[side].name }) : t('admin.not_picked');
-    }
-    add.disabled = !chosen.left || !chosen.right || chosen.left.id === chosen.right.id;
-  };
-  add.addEventListener('click', () => busy(add, async () => {
-    errors.clear();
-    try {
-      const pair = await post('/quiz/pairs', { left_id: chosen.left.id, right_id: chosen.right.id });
-      created.prepend(h('li', null, h('span', { class: 'admin-item-text' }, `${pair?.left?.name ?? chosen.left.name} vs ${pair?.right?.name ?? chosen.right.name}`)));
-      toast(t('admin.pair_added'));
-    } catch (err) {
-      errors.showError(err, { conflict: 'admin.pair_exists' });
-    }
-  }));
-  const sample = h('ul', { class: 'admin-list' });
-  try {
-    const pairs = listOf(await get('/quiz/pairs?count=50'));
-    replace(sample, pairs.map((p) => h('li', null, h('span', { class: 'admin-item-text' }, `${p.left.name} vs ${p.right.name}`))));
-  } catch (err) {
-    sample.append(h('li', null, errorBox(err)));
-  }
-  render();
-  replace(panel,
-    h('section', { class: 'card editor' },
-      h('h2', null, t('admin.new_pair')),
-      h('div', { class: 'pair-pickers' },
-        h('div', null, foodPicker({ label: t('admin.left_food'), onPick: (f) => { chosen.left = f; render(); } }), shown.left),
-        h('div', null, foodPicker({ label: t('admin.right_food'), onPick: (f) => { chosen.right = f; render(); } }), shown.right)),
-      errors, add, created),
-    h('section', { class: 'section' }, h('h2', null, t('admin.pair_sample')), sample));
 }

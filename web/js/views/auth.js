@@ -4,12 +4,30 @@ import { h } from '../dom.js';
 import { post } from '../api.js';
 import { t } from '../i18n.js';
 import { setUser, navigate } from '../state.js';
-import { busy, field, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
+import { busy, clearOnInput, field, flagField, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast } from '../ui.js';
 
 /** Only same-site paths are followed after login (never an absolute URL). */
 export function safeNext(query) {
   const next = query.get('next');
   return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+/**
+ * What is wrong with a sign-up, by field (`username`, `password`, `password_confirm`), in words
+ * that add to each field's hint: the length it has, the characters it may not have.
+ */
+export function signupProblems(name, pw, again) {
+  const problems = {};
+  const bad = [...new Set(name.replace(/[A-Za-z0-9_.-]/g, ''))].join(' ');
+  if (!name) problems.username = t('invalid.username_empty');
+  else if (bad) problems.username = t('invalid.username_chars', { chars: bad });
+  else if (name.length < 3 || name.length > 15) problems.username = t('invalid.username_short', { n: name.length });
+  if (!pw) problems.password = t('invalid.password_empty');
+  else if (pw.length < 8) problems.password = t('invalid.password_short', { n: pw.length });
+  else if (pw.length > 128) problems.password = t('invalid.password_long', { n: pw.length });
+  if (pw && !again) problems.password_confirm = t('invalid.password_confirm_empty');
+  else if (pw !== again) problems.password_confirm = t('invalid.password_confirm');
+  return problems;
 }
 
 export async function loginView(ctx) {
@@ -44,6 +62,7 @@ export async function loginView(ctx) {
       });
     },
   }, username.wrap, password.wrap, errors, submit);
+  clearOnInput(form, errors);
   return h('div', { class: 'auth' },
     pageTitle(t('nav.login')),
     form,
@@ -61,8 +80,7 @@ export async function signupView(ctx) {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, t('nav.signup'));
 
   function localError(input, message) {
-    input.setAttribute('aria-invalid', 'true');
-    document.getElementById(`${input.id}-error`).textContent = message;
+    flagField(input, message);
     input.focus();
   }
 
@@ -74,10 +92,17 @@ export async function signupView(ctx) {
       clearFieldErrors(form);
       errors.clear();
       const name = username.input.value.trim();
-      if (!/^[A-Za-z0-9_.-]{3,15}$/.test(name)) return localError(username.input, t('hint.username'));
       const pw = password.input.value;
-      if (pw.length < 8 || pw.length > 128) return localError(password.input, t('hint.password'));
-      if (pw !== confirm.input.value) return localError(confirm.input, t('hint.password_confirm'));
+      // Every problem at once, each saying what is wrong with this value (the hint says the rule).
+      const problems = signupProblems(name, pw, confirm.input.value);
+      const inputs = { username: username.input, password: password.input, password_confirm: confirm.input };
+      for (const [key, message] of Object.entries(problems)) flagField(inputs[key], message);
+      const first = Object.keys(problems)[0];
+      if (first) {
+        errors.showInfo(t('auth.fix_fields'));
+        inputs[first].focus();
+        return undefined;
+      }
       const body = { username: name, password: pw };
       if (birth.input.value) body.birth_date = birth.input.value;
       busy(submit, async () => {
@@ -94,6 +119,7 @@ export async function signupView(ctx) {
       return undefined;
     },
   }, username.wrap, password.wrap, confirm.wrap, birth.wrap, errors, submit);
+  clearOnInput(form, errors);
   return h('div', { class: 'auth' },
     pageTitle(t('nav.signup')),
     form,

@@ -4,9 +4,35 @@ import { h, replace, uid } from '../dom.js';
 import { get, post } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { store, navigate } from '../state.js';
-import { busy, foodImage, messageSlot, pageTitle } from '../ui.js';
+import { busy, foodImage, messageSlot, notFoundAs, pageTitle } from '../ui.js';
 import { rememberPlayKey } from './worldcup.js';
 import { bookByline, commentsSection } from './community.js';
+
+/** The address of a book's setup with these choices filled in (what "다시 하기" opens). */
+export function setupHref(bookId, { size = null, exclude = [] } = {}) {
+  const params = new URLSearchParams();
+  if (size) params.set('size', String(size));
+  if (exclude.length) params.set('exclude', exclude.join(','));
+  const q = params.toString();
+  return `/books/${encodeURIComponent(bookId)}${q ? `?${q}` : ''}`;
+}
+
+/** Remembers the choices a cup was started with, so that its champion screen can offer them again. */
+function rememberSetup(cupId, bookId, size, exclude) {
+  store.set('lastsetup', JSON.stringify({ cup: cupId, book: bookId, size, exclude }));
+}
+
+/** The choices cup `cupId` was started with in this browser, or just its size. */
+export function setupOf(cup) {
+  let saved = null;
+  try {
+    saved = JSON.parse(store.get('lastsetup') || 'null');
+  } catch {
+    saved = null;
+  }
+  if (saved && saved.cup === cup.id && Array.isArray(saved.exclude)) return { size: saved.size, exclude: saved.exclude };
+  return { size: cup.size, exclude: [] };
+}
 
 /** Powers of two from 2 to 64 that fit `count` foods. */
 export function sizesFor(count) {
@@ -16,14 +42,18 @@ export function sizesFor(count) {
 }
 
 export async function bookView(ctx) {
-  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`);
+  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`).catch(notFoundAs('book.not_found'));
   ctx.setTitle(book.name);
   const foods = book.foods || [];
-  const excluded = new Set();
-  let chosenSize = null;
+  // "다시 하기" comes back with the finished cup's size and exclusions in the address.
+  const known = new Set(foods.map((f) => f.id));
+  const excluded = new Set((ctx.query.get('exclude') || '').split(',').map(Number).filter((id) => known.has(id)));
+  let chosenSize = Number(ctx.query.get('size')) || null;
 
   const sizeGroup = h('div', { class: 'chips', role: 'radiogroup', 'aria-labelledby': 'size-legend' });
   const remainingText = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const sizeFieldset = h('fieldset', null, h('legend', { id: 'size-legend' }, t('book.size')), sizeGroup, remainingText);
+  const noSizes = h('p', { class: 'alert alert-info', 'data-testid': 'no-sizes', role: 'status', hidden: true });
   const errors = messageSlot();
   const start = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'start-worldcup' }, t('book.start'));
 
@@ -45,8 +75,11 @@ export async function bookView(ctx) {
     );
     remainingText.textContent = t('book.remaining', { count: fmtNumber(remaining) });
     start.disabled = sizes.length === 0;
-    if (!sizes.length) errors.showInfo(t('book.too_few'));
-    else errors.clear();
+    // With too few foods left there is no size to choose: say so instead of an empty heading.
+    sizeFieldset.hidden = sizes.length === 0;
+    noSizes.hidden = sizes.length > 0;
+    noSizes.textContent = foods.length ? t('book.no_sizes', { n: fmtNumber(remaining) }) : t('book.no_foods');
+    errors.clear();
   }
 
   const exclusionList = h(
@@ -56,7 +89,7 @@ export async function bookView(ctx) {
       const id = uid('ex');
       return h('li', null,
         h('input', {
-          type: 'checkbox', id, value: String(food.id), 'data-food-name': food.name,
+          type: 'checkbox', id, value: String(food.id), 'data-food-name': food.name, checked: excluded.has(food.id),
           onchange: (e) => {
             if (e.target.checked) excluded.add(food.id);
             else excluded.delete(food.id);
@@ -80,6 +113,7 @@ export async function bookView(ctx) {
             const cup = await post(`/books/${book.id}/worldcups`, { size: chosenSize, exclude_food_ids: [...excluded] });
             store.set('worldcup', cup.id);
             rememberPlayKey(cup.id, cup.play_key);
+            rememberSetup(cup.id, book.id, chosenSize, [...excluded]);
             navigate(`/worldcup/${encodeURIComponent(cup.id)}`);
           } catch (err) {
             errors.showError(err, { not_found: 'book.not_found' });
@@ -87,9 +121,10 @@ export async function bookView(ctx) {
         });
       },
     },
-    h('fieldset', null, h('legend', { id: 'size-legend' }, t('book.size')), sizeGroup, remainingText),
+    sizeFieldset,
+    noSizes,
     foods.length
-      ? h('details', { class: 'exclude' },
+      ? h('details', { class: 'exclude', open: excluded.size > 0 },
           h('summary', null, t('book.exclude'), ' ', h('span', { class: 'hint' }, t('book.exclude_hint'))),
           h('fieldset', null, h('legend', { class: 'sr-only' }, t('book.exclude')), exclusionList))
       : null,

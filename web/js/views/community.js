@@ -5,7 +5,7 @@ import { h, replace, uid } from '../dom.js';
 import { ApiError, get, post, patch, put, del, query } from '../api.js';
 import { t, fmtNumber, fmtDate } from '../i18n.js';
 import { state, navigate, loginHref } from '../state.js';
-import { busy, errorBox, errorMessage, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast, badge } from '../ui.js';
+import { busy, errorBox, errorMessage, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast, badge, removeRow } from '../ui.js';
 
 const MIN_FOODS = 4;
 const MAX_FOODS = 128;
@@ -139,7 +139,7 @@ export function commentsSection(book, { worldcupId = null } = {}) {
               onclick: (e) => busy(e.currentTarget, async () => {
                 try {
                   await del(`/comments/${c.id}`);
-                  li.remove();
+                  removeRow(li, t('comments.none'));
                 } catch (err) {
                   toast(errorMessage(err));
                 }

@@ -3,11 +3,11 @@
 import { h } from '../dom.js';
 import { get } from '../api.js';
 import { t } from '../i18n.js';
-import { foodImage, pageTitle } from '../ui.js';
+import { foodImage, notFoundAs, pageTitle } from '../ui.js';
 import { mapLinks } from './worldcup.js';
 
 export async function foodView(ctx) {
-  const food = await get(`/foods/${encodeURIComponent(ctx.params.id)}`);
+  const food = await get(`/foods/${encodeURIComponent(ctx.params.id)}`).catch(notFoundAs('food.not_found_lead'));
   ctx.setTitle(t('food.title', { name: food.name }));
   return h('div', { class: 'food-page', 'data-testid': 'food-detail', 'data-food-id': String(food.id) },
     h('div', { class: 'champion-card' },

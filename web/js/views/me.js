@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import { get, post, del } from '../api.js';
 import { t, fmtNumber, fmtDate } from '../i18n.js';
 import { state, setUser, navigate, loginHref, loadFavorites } from '../state.js';
-import { busy, errorBox, messageSlot, pageTitle, toast, copyText } from '../ui.js';
+import { busy, errorBox, messageSlot, pageTitle, removeRow, toast, copyText } from '../ui.js';
 import { starButton } from './home.js';
 import { shareUrl } from './quiz.js';
 import { profileEditor } from './profile.js';
@@ -101,7 +101,7 @@ async function fillExams(section) {
           busy(remove, async () => {
             try {
               await del(`/exams/${exam.code}`);
-              li.remove();
+              removeRow(li, t('me.no_authored'));
               toast(t('me.exam_deleted'));
             } catch (err) {
               slot.showError(err, { forbidden: 'me.not_author' });
@@ -125,7 +125,7 @@ async function fillExams(section) {
           busy(withdraw, async () => {
             try {
               await del(`/exams/${exam.code}/attempt`);
-              li.remove();
+              removeRow(li, t('me.no_participated'));
               toast(t('me.withdrawn'));
             } catch (err) {
               slot.showError(err);

@@ -4,7 +4,7 @@ import { h, replace, uid } from '../dom.js';
 import { del, get, post, put, query } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { state, navigate, loginHref, setUser } from '../state.js';
-import { busy, field, foodImage, messageSlot, pageTitle, shareBox, showFieldErrors, srOnly, announce, toast } from '../ui.js';
+import { busy, clearOnInput, field, foodImage, messageSlot, notFoundAs, pageTitle, removeRow, shareBox, showFieldErrors, srOnly, announce, toast } from '../ui.js';
 import { examText, shareSheet } from '../share.js';
 import { personName, percent, resultLegend, resultList, scoreLine, tierMessage } from './quiz-result.js';
 
@@ -99,6 +99,7 @@ export async function quizHubView(ctx) {
       });
     },
   }, h('h2', null, t('quiz.take_by_code')), wrap, errors, go);
+  clearOnInput(form, errors);
 
   return h('div', { class: 'quiz-hub' },
     pageTitle(t('quiz.title')),
@@ -132,14 +133,37 @@ function questionFieldset(q, index, selected, onChange) {
     h('div', { class: 'choices' }, option(q.left, 'left'), h('span', { class: 'or', 'aria-hidden': 'true' }, 'vs'), option(q.right, 'right')));
 }
 
-/** Focuses the first unanswered question and says how many are left. */
-function checkAllAnswered(list, answers, errors) {
-  const missing = list.filter((q) => !answers.has(q.pair_id));
-  if (!missing.length) return true;
-  errors.showInfo(t('quiz.unanswered', { n: missing.length }));
-  const first = document.querySelector(`fieldset[data-pair-id="${missing[0].pair_id}"] input`);
-  first?.focus();
-  return false;
+/**
+ * "아직 N문제를 고르지 않았어요" in `errors` while questions are left: `check()` shows it (and
+ * focuses the first unanswered question), `update()` after each answer keeps the count true and
+ * takes the message away once every question is answered.
+ */
+function unansweredNotice(getList, answers, errors) {
+  let shown = false;
+  const missing = () => getList().filter((q) => !answers.has(q.pair_id));
+  return {
+    check() {
+      const left = missing();
+      if (!left.length) return true;
+      shown = true;
+      errors.showInfo(t('quiz.unanswered', { n: left.length }));
+      document.querySelector(`fieldset[data-pair-id="${left[0].pair_id}"] input`)?.focus();
+      return false;
+    },
+    update() {
+      if (!shown) return;
+      const left = missing();
+      if (left.length) {
+        errors.showInfo(t('quiz.unanswered', { n: left.length }));
+      } else {
+        shown = false;
+        errors.clear();
+      }
+    },
+    reset() {
+      shown = false;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- create
@@ -171,15 +195,20 @@ export async function quizCreateView(ctx) {
     modeOption('guess', t('quiz.mode_guess'), t('quiz.mode_guess_hint')),
     modeOption('match', t('match.mode'), t('match.mode_hint')));
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'submit-exam' }, t('quiz.make'));
+  const unanswered = unansweredNotice(() => pairs.map((p) => ({ pair_id: p.id })), answers, errors);
 
   async function loadPairs() {
     errors.clear();
+    unanswered.reset();
     try {
       const data = await get(`/quiz/pairs${query({ count: countSelect.value })}`);
       pairs = Array.isArray(data) ? data : data.items || [];
       answers.clear();
       const list = pairs.map((p) => ({ pair_id: p.id, left: p.left, right: p.right }));
-      replace(questions, list.map((q, i) => questionFieldset(q, i, null, (pairId, foodId) => answers.set(pairId, foodId))));
+      replace(questions, list.map((q, i) => questionFieldset(q, i, null, (pairId, foodId) => {
+        answers.set(pairId, foodId);
+        unanswered.update();
+      })));
       if (!pairs.length) errors.showInfo(t('quiz.no_pairs'));
       else if (pairs.length < Number(countSelect.value)) errors.showInfo(t('quiz.fewer_pairs', { n: pairs.length }));
     } catch (err) {
@@ -202,7 +231,7 @@ export async function quizCreateView(ctx) {
         title.input.focus();
         return;
       }
-      if (!list.length || !checkAllAnswered(list, answers, errors)) return;
+      if (!list.length || !unanswered.check()) return;
       busy(submit, async () => {
         errors.clear();
         try {
@@ -213,6 +242,11 @@ export async function quizCreateView(ctx) {
             answers: pairs.map((p) => ({ pair_id: p.id, food_id: answers.get(p.id) })),
           });
           renderCreated(root, exam);
+          // The page is now the quiz's own: a reload (or a shared address bar) keeps the code.
+          if (ctx.isCurrent()) {
+            history.replaceState(null, '', `/quiz/${exam.code}`);
+            ctx.setTitle(t('quiz.created'));
+          }
         } catch (err) {
           errors.showError(err, {}, showFieldErrors(form, err));
         }
@@ -269,7 +303,7 @@ export async function quizTakeView(ctx) {
     ctx.redirect(`/quiz/${code}`);
     return h('div');
   }
-  const exam = await get(`/exams/${code}`);
+  const exam = await get(`/exams/${code}`).catch(notFoundAs('quiz.not_found', [['/quiz', 'quiz.title']]));
   ctx.setTitle(exam.title);
   const root = h('div', { class: 'quiz-take' });
   if (isMe(exam.author)) {
@@ -309,6 +343,7 @@ function renderForm(root, exam) {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'submit-attempt' }, t('quiz.submit'));
   const list = exam.questions;
   const match = exam.mode === 'match';
+  const unanswered = unansweredNotice(() => list, answers, errors);
   const form = h('form', {
     class: 'card questions-card',
     novalidate: true,
@@ -318,7 +353,7 @@ function renderForm(root, exam) {
         guest.signIn(null);
         return;
       }
-      if (!checkAllAnswered(list, answers, errors)) return;
+      if (!unanswered.check()) return;
       busy(submit, async () => {
         errors.clear();
         try {
@@ -343,7 +378,10 @@ function renderForm(root, exam) {
   guest ? guest.block : null,
   h('p', { class: 'hint' }, match ? t('match.take_hint') : t('quiz.take_hint', { author: personName(exam.author) })),
   h('p', { class: 'hint' }, t('quiz.final_note')),
-  h('div', { class: 'questions' }, list.map((q, i) => questionFieldset(q, i, answers.get(q.pair_id), (p, f) => answers.set(p, f)))),
+  h('div', { class: 'questions' }, list.map((q, i) => questionFieldset(q, i, answers.get(q.pair_id), (p, f) => {
+    answers.set(p, f);
+    unanswered.update();
+  }))),
   errors,
   submit);
   replace(root, examHeader(exam), form);
@@ -385,7 +423,10 @@ function attemptHref(code, username) {
 
 export async function scoreboardView(ctx) {
   const code = normalizeCode(ctx.params.code);
-  const [board, exam] = await Promise.all([get(`/exams/${code}/scoreboard`), get(`/exams/${code}`).catch(() => null)]);
+  const [board, exam] = await Promise.all([
+    get(`/exams/${code}/scoreboard`).catch(notFoundAs('quiz.not_found', [['/quiz', 'quiz.title']])),
+    get(`/exams/${code}`).catch(() => null),
+  ]);
   const match = board.mode === 'match';
   const heading = match ? t('match.scoreboard_of', { title: board.title }) : t('quiz.scoreboard_of', { title: board.title });
   ctx.setTitle(heading);
@@ -406,7 +447,7 @@ export async function scoreboardView(ctx) {
               try {
                 await del(`/exams/${code}/attempts/${encodeURIComponent(p.username)}`);
                 toast(t('quiz.reset_done', { name: label }));
-                button.closest('tr')?.remove();
+                removeRow(button.closest('tr'), t('quiz.no_participants'));
               } catch (err) {
                 errors.showError(err);
               }
@@ -443,7 +484,8 @@ export async function scoreboardView(ctx) {
 export async function attemptOfView(ctx) {
   const code = normalizeCode(ctx.params.code);
   const username = ctx.params.username;
-  const result = await get(`/exams/${code}/attempts/${encodeURIComponent(username)}`);
+  const result = await get(`/exams/${code}/attempts/${encodeURIComponent(username)}`)
+    .catch(notFoundAs('quiz.attempt_not_found', [[`/quiz/${code}/scoreboard`, 'quiz.scoreboard']]));
   const name = personName(result.participant) || username;
   const match = result.mode === 'match';
   ctx.setTitle(t('quiz.friend_result', { name }));

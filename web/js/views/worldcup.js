@@ -6,7 +6,7 @@ import { h, replace } from '../dom.js';
 import { get, post, del, query } from '../api.js';
 import { t, fmtNumber, fmtPercent, roundLabel } from '../i18n.js';
 import { state, store } from '../state.js';
-import { announce, busy, foodImage, messageSlot, pageTitle, shareBox } from '../ui.js';
+import { announce, busy, foodImage, messageSlot, notFoundAs, pageTitle, shareBox } from '../ui.js';
 import { championText, shareSheet } from '../share.js';
 
 /** Taps within this long after a new match appears are ignored (a double tap never skips). */
@@ -60,6 +60,7 @@ export async function mapLinks(food) {
 // Quiz from a world cup (issue 11).
 import { worldcupQuizBlock } from './worldcup-quiz.js';
 import { commentsSection } from './community.js';
+import { setupHref, setupOf } from './book.js';
 
 const bookCache = new Map();
 async function bookName(id) {
@@ -81,7 +82,7 @@ export async function worldcupView(ctx) {
     cup = await get(`/worldcups/${encodeURIComponent(id)}`, keyHeaders(id));
   } catch (err) {
     if (err.status === 404 && store.get('worldcup') === id) store.set('worldcup', null);
-    throw err;
+    return notFoundAs('wc.not_found')(err);
   }
   const name = await bookName(cup.book_id);
   const root = h('div', { class: 'worldcup' });
@@ -308,7 +309,7 @@ async function renderChampion(root, cup, name, ctx) {
       worldcupQuizBlock(cup),
       shareBox(url, t('wc.share')),
       h('div', { class: 'row' },
-        h('a', { class: 'btn btn-primary', href: `/books/${cup.book_id}` }, t('wc.again')),
+        h('a', { class: 'btn btn-primary', href: setupHref(cup.book_id, setupOf(cup)), 'data-testid': 'play-again' }, t('wc.again')),
         state.user ? h('a', { class: 'btn btn-secondary', href: '/me/worldcups' }, t('wc.my_plays')) : null,
         h('a', { class: 'btn btn-secondary', href: '/' }, t('nav.home')))),
     path,
@@ -372,7 +373,7 @@ export async function fillRanking(section, bookId, highlightId, step = 10) {
 }
 
 export async function rankingView(ctx) {
-  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`);
+  const book = await get(`/books/${encodeURIComponent(ctx.params.id)}`).catch(notFoundAs('book.not_found'));
   ctx.setTitle(t('wc.ranking', { book: book.name }));
   const section = h('section', { class: 'section' });
   const root = h('div', { class: 'ranking-page' },
