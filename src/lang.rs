@@ -9,8 +9,7 @@
 //! chose (`Content-Language`) and that they vary by `Accept-Language`; caches of answers key on
 //! [`Choice::tag`]. See `docs/catalog-format.md` for the fields.
 
-use axum::extract::{FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -193,15 +192,6 @@ pub async fn scope(request: Request, next: Next) -> Response {
         HeaderValue::from_static(choice.lang.code()),
     );
     response
-}
-
-/// The request's language, for handlers that need it by name.
-impl<S: Send + Sync> FromRequestParts<S> for Choice {
-    type Rejection = AppError;
-
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        Ok(current())
-    }
 }
 
 #[cfg(test)]
