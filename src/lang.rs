@@ -229,7 +229,11 @@ mod tests {
         assert!(choose(Some("lang=fr"), None).is_err());
         assert!(choose(Some("lang="), None).is_err());
         assert!(choose(Some("translations=maybe"), None).is_err());
-        assert!(choose(Some("translations=true"), None).unwrap().translations);
+        assert!(
+            choose(Some("translations=true"), None)
+                .unwrap()
+                .translations
+        );
     }
 
     #[test]

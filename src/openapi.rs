@@ -320,22 +320,50 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
         ),
         ("CreateBookRequest", "name", length(1, catalog::BOOK_NAME)),
         ("UpdateBookRequest", "name", length(1, catalog::BOOK_NAME)),
-        ("UpdateCategoryRequest", "name", length(1, catalog::CATEGORY_NAME)),
+        (
+            "UpdateCategoryRequest",
+            "name",
+            length(1, catalog::CATEGORY_NAME),
+        ),
     ];
     // The English texts, wherever they can be written.
     let english = [
         ("CreateFoodRequest", "name_en", catalog::FOOD_NAME_EN),
-        ("CreateFoodRequest", "description_en", catalog::DESCRIPTION_EN),
+        (
+            "CreateFoodRequest",
+            "description_en",
+            catalog::DESCRIPTION_EN,
+        ),
         ("CreateFoodRequest", "details_en", catalog::DETAILS_EN),
         ("UpdateFoodRequest", "name_en", catalog::FOOD_NAME_EN),
-        ("UpdateFoodRequest", "description_en", catalog::DESCRIPTION_EN),
+        (
+            "UpdateFoodRequest",
+            "description_en",
+            catalog::DESCRIPTION_EN,
+        ),
         ("UpdateFoodRequest", "details_en", catalog::DETAILS_EN),
-        ("CreateCategoryRequest", "name_en", catalog::CATEGORY_NAME_EN),
-        ("UpdateCategoryRequest", "name_en", catalog::CATEGORY_NAME_EN),
+        (
+            "CreateCategoryRequest",
+            "name_en",
+            catalog::CATEGORY_NAME_EN,
+        ),
+        (
+            "UpdateCategoryRequest",
+            "name_en",
+            catalog::CATEGORY_NAME_EN,
+        ),
         ("CreateBookRequest", "name_en", catalog::BOOK_NAME_EN),
-        ("CreateBookRequest", "description_en", catalog::BOOK_DESCRIPTION_EN),
+        (
+            "CreateBookRequest",
+            "description_en",
+            catalog::BOOK_DESCRIPTION_EN,
+        ),
         ("UpdateBookRequest", "name_en", catalog::BOOK_NAME_EN),
-        ("UpdateBookRequest", "description_en", catalog::BOOK_DESCRIPTION_EN),
+        (
+            "UpdateBookRequest",
+            "description_en",
+            catalog::BOOK_DESCRIPTION_EN,
+        ),
     ];
     limits.extend([
         ("CreateExamRequest", "title", title),

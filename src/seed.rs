@@ -370,7 +370,9 @@ pub async fn import(
     for c in &catalog.categories {
         let sql = insert_ignore_sql(backend, "INTO categories (name, name_en) VALUES (?, ?)");
         let (name, name_en) = (c.name.trim(), c.name_en.trim());
-        let created = exec(&txn, &sql, vals![name, name_en]).await?.rows_affected();
+        let created = exec(&txn, &sql, vals![name, name_en])
+            .await?
+            .rows_affected();
         report.categories_created += created as usize;
         if created == 0 {
             let updated = exec(
@@ -969,7 +971,11 @@ mod tests {
         let catalog = Source::Bundled.catalog().unwrap();
         let blank = |s: &str| s.trim().is_empty();
         for c in &catalog.categories {
-            assert!(!blank(&c.name_en), "category {} has no English name", c.name);
+            assert!(
+                !blank(&c.name_en),
+                "category {} has no English name",
+                c.name
+            );
         }
         for f in &catalog.foods {
             assert!(
@@ -986,7 +992,11 @@ mod tests {
         let mut names: Vec<&str> = catalog.foods.iter().map(|f| f.name_en.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), catalog.foods.len(), "English food names are distinct");
+        assert_eq!(
+            names.len(),
+            catalog.foods.len(),
+            "English food names are distinct"
+        );
     }
 
     #[test]

@@ -62,7 +62,10 @@ async fn the_bundled_catalog_is_served_in_english_when_asked(engine: Engine) {
     for book in books {
         let name = book["name"].as_str().unwrap();
         assert!(!has_hangul(name) && !name.is_empty(), "{book}");
-        assert!(book.get("name_en").is_none(), "translations only on request");
+        assert!(
+            book.get("name_en").is_none(),
+            "translations only on request"
+        );
     }
     assert_eq!(books[0]["name"], "All-foods world cup");
 
@@ -88,8 +91,18 @@ async fn the_bundled_catalog_is_served_in_english_when_asked(engine: Engine) {
         .find(|f| f["id"] == tteokbokki["id"])
         .expect("the same food in English");
     assert_eq!(english["name"], "Tteokbokki (spicy rice cakes)");
-    assert!(tteokbokki["categories"].as_array().unwrap().contains(&json!("분식")));
-    assert!(english["categories"].as_array().unwrap().contains(&json!("Snack bar (bunsik)")));
+    assert!(
+        tteokbokki["categories"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("분식"))
+    );
+    assert!(
+        english["categories"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Snack bar (bunsik)"))
+    );
 
     let (_, categories, _) = get_in(&app, "/api/v1/categories?lang=en", None).await;
     let names: Vec<&str> = categories
@@ -99,7 +112,10 @@ async fn the_bundled_catalog_is_served_in_english_when_asked(engine: Engine) {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names.len(), 12);
-    assert!(names.contains(&"Noodles") && names.contains(&"Seafood"), "{names:?}");
+    assert!(
+        names.contains(&"Noodles") && names.contains(&"Seafood"),
+        "{names:?}"
+    );
     // A category filter takes the English name as well as the Korean one.
     let (_, by_english, _) = get_in(&app, "/api/v1/foods?category=Noodles&limit=200", None).await;
     let (_, by_korean, _) = get_in(&app, "/api/v1/foods?category=면&limit=200", None).await;
@@ -144,7 +160,11 @@ async fn the_query_beats_the_header_and_q_values_decide(engine: Engine) {
         assert_eq!(en[0]["name"], "All-foods world cup");
     }
     // An unknown language is a validation error naming the parameter, on any operation.
-    for bad in ["/api/v1/books?lang=fr", "/api/v1/foods?lang=", "/api/v1/config?translations=maybe"] {
+    for bad in [
+        "/api/v1/books?lang=fr",
+        "/api/v1/foods?lang=",
+        "/api/v1/config?translations=maybe",
+    ] {
         let (status, body) = app.get(bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert_eq!(body["code"], "validation_failed");
@@ -152,7 +172,9 @@ async fn the_query_beats_the_header_and_q_values_decide(engine: Engine) {
         assert!(field == "lang" || field == "translations", "{body}");
     }
     // `lang` never upsets an operation's own query parameters.
-    let (status, page) = app.get("/api/v1/foods?limit=3&lang=en&translations=true").await;
+    let (status, page) = app
+        .get("/api/v1/foods?limit=3&lang=en&translations=true")
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
     assert!(page["items"][0]["name_ko"].is_string(), "{page}");
@@ -173,7 +195,10 @@ async fn english_falls_back_to_korean_where_none_is_written(engine: Engine) {
     let id = food["id"].as_i64().unwrap();
     let (_, en, _) = get_in(&app, &format!("/api/v1/foods/{id}?lang=en"), None).await;
     assert_eq!(en["name"], "Soybean paste soup");
-    assert_eq!(en["description"], "구수한 국", "no English one-liner: the Korean");
+    assert_eq!(
+        en["description"], "구수한 국",
+        "no English one-liner: the Korean"
+    );
     assert_eq!(en["details"], "된장을 푼 국");
 
     // Community books are written in one language: English readers see the Korean.
@@ -220,7 +245,10 @@ async fn admins_write_and_read_the_english_fields(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{category}");
-    assert_eq!((&category["name_ko"], &category["name_en"]), (&json!("국"), &json!("Soup")));
+    assert_eq!(
+        (&category["name_ko"], &category["name_en"]),
+        (&json!("국"), &json!("Soup"))
+    );
     let category_id = category["id"].as_i64().unwrap();
     let (status, renamed) = app
         .call(
@@ -268,7 +296,10 @@ async fn admins_write_and_read_the_english_fields(engine: Engine) {
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["description"], "Eaten on birthdays");
-    assert_eq!(changed["details"], "미역을 끓인 국", "cleared: the Korean again");
+    assert_eq!(
+        changed["details"], "미역을 끓인 국",
+        "cleared: the Korean again"
+    );
     assert_eq!(changed["details_en"], "");
     assert_eq!(changed["categories"], json!(["Soups"]));
     let stored = app
@@ -277,7 +308,12 @@ async fn admins_write_and_read_the_english_fields(engine: Engine) {
         ))
         .await;
     assert_eq!(stored, 1, "the row holds the English");
-    let (_, read, _) = get_in(&app, &format!("/api/v1/foods/{id}?translations=true"), Some("en")).await;
+    let (_, read, _) = get_in(
+        &app,
+        &format!("/api/v1/foods/{id}?translations=true"),
+        Some("en"),
+    )
+    .await;
     assert_eq!(read["name"], "Seaweed soup (miyeok-guk)");
     assert_eq!(read["name_ko"], "미역국");
     assert_eq!(read["description_ko"], "생일 국");
@@ -313,13 +349,41 @@ async fn admins_write_and_read_the_english_fields(engine: Engine) {
     // The English limits, field by field.
     let long = |n: usize| "a".repeat(n);
     let cases = [
-        ("/api/v1/foods", json!({"name": "새 음식", "name_en": long(41)}), "name_en"),
-        ("/api/v1/foods", json!({"name": "새 음식", "description_en": long(61)}), "description_en"),
-        ("/api/v1/foods", json!({"name": "새 음식", "details_en": long(601)}), "details_en"),
-        ("/api/v1/foods", json!({"name": "새 음식", "name_en": "two\nlines"}), "name_en"),
-        ("/api/v1/categories", json!({"name": "새 분류", "name_en": long(31)}), "name_en"),
-        ("/api/v1/books", json!({"name": "새 책", "name_en": long(61)}), "name_en"),
-        ("/api/v1/books", json!({"name": "새 책", "description_en": long(401)}), "description_en"),
+        (
+            "/api/v1/foods",
+            json!({"name": "새 음식", "name_en": long(41)}),
+            "name_en",
+        ),
+        (
+            "/api/v1/foods",
+            json!({"name": "새 음식", "description_en": long(61)}),
+            "description_en",
+        ),
+        (
+            "/api/v1/foods",
+            json!({"name": "새 음식", "details_en": long(601)}),
+            "details_en",
+        ),
+        (
+            "/api/v1/foods",
+            json!({"name": "새 음식", "name_en": "two\nlines"}),
+            "name_en",
+        ),
+        (
+            "/api/v1/categories",
+            json!({"name": "새 분류", "name_en": long(31)}),
+            "name_en",
+        ),
+        (
+            "/api/v1/books",
+            json!({"name": "새 책", "name_en": long(61)}),
+            "name_en",
+        ),
+        (
+            "/api/v1/books",
+            json!({"name": "새 책", "description_en": long(401)}),
+            "description_en",
+        ),
     ];
     for (path, body, field) in cases {
         let (status, problem) = app.post(path, Some(&admin), body).await;
@@ -332,9 +396,11 @@ async fn world_cups_and_quizzes_show_foods_in_the_chosen_language(engine: Engine
     let app = TestApp::spawn_seeded(engine).await;
     let (_, books) = app.get("/api/v1/books").await;
     let book = books[0]["id"].as_i64().unwrap();
+    let member = app.signup("traveller").await;
     let response = app
         .client
         .post(app.url(&format!("/api/v1/books/{book}/worldcups")))
+        .bearer_auth(&member)
         .header("accept-language", "en-US")
         .json(&json!({"size": 4}))
         .send()
@@ -346,8 +412,19 @@ async fn world_cups_and_quizzes_show_foods_in_the_chosen_language(engine: Engine
     assert!(!has_hangul(left), "{cup}");
     let cup_id = cup["id"].as_str().unwrap();
     let (_, korean, _) = get_in(&app, &format!("/api/v1/worldcups/{cup_id}"), Some("ko")).await;
-    assert!(has_hangul(korean["current"]["left"]["name"].as_str().unwrap()));
-    assert_eq!(korean["current"]["left"]["id"], cup["current"]["left"]["id"]);
+    assert!(has_hangul(
+        korean["current"]["left"]["name"].as_str().unwrap()
+    ));
+    assert_eq!(
+        korean["current"]["left"]["id"],
+        cup["current"]["left"]["id"]
+    );
+
+    let (status, mine) = app.get_as(&member, "/api/v1/me/worldcups?lang=en").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["items"][0]["book_name"], "All-foods world cup");
+    let (_, mine) = app.get_as(&member, "/api/v1/me/worldcups").await;
+    assert_eq!(mine["items"][0]["book_name"], "전체 음식 월드컵");
 
     let (_, pairs, _) = get_in(&app, "/api/v1/quiz/pairs?count=5&lang=en", None).await;
     for pair in pairs.as_array().unwrap() {

@@ -169,14 +169,20 @@ mod tests {
         };
         cache.put("books", cache.generation(), Arc::new("한국어".to_owned()));
         within(en, async {
-            assert!(cache.get::<String>("books").is_none(), "not the Korean answer");
+            assert!(
+                cache.get::<String>("books").is_none(),
+                "not the Korean answer"
+            );
             cache.put("books", cache.generation(), Arc::new("English".to_owned()));
         })
         .await;
         assert_eq!(cache.get::<String>("books").unwrap().as_str(), "한국어");
         cache.forget("books");
         assert!(cache.get::<String>("books").is_none());
-        within(en, async { assert!(cache.get::<String>("books").is_none(), "forgotten too") }).await;
+        within(en, async {
+            assert!(cache.get::<String>("books").is_none(), "forgotten too")
+        })
+        .await;
     }
 
     #[test]

@@ -374,7 +374,11 @@ async fn create_food(
     let description = checks.line("description", &body.description, limits::DESCRIPTION);
     let details = checks.text("details", &body.details, limits::DETAILS);
     let name_en = checks.line("name_en", &body.name_en, limits::FOOD_NAME_EN);
-    let description_en = checks.line("description_en", &body.description_en, limits::DESCRIPTION_EN);
+    let description_en = checks.line(
+        "description_en",
+        &body.description_en,
+        limits::DESCRIPTION_EN,
+    );
     let details_en = checks.text("details_en", &body.details_en, limits::DETAILS_EN);
     let credit = checks.line("credit", &body.credit, limits::CREDIT);
     let alt_credit = body
@@ -412,7 +416,20 @@ async fn create_food(
         "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
          image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vals![name, description, details, name_en, description_en, details_en, image_key, credit, alt_image_key, alt_credit, now, now],
+        vals![
+            name,
+            description,
+            details,
+            name_en,
+            description_en,
+            details_en,
+            image_key,
+            credit,
+            alt_image_key,
+            alt_credit,
+            now,
+            now
+        ],
     )
     .await
     .map_err(|e| conflict(e, "a food with this name already exists"))?;
@@ -455,7 +472,11 @@ async fn update_food(
         sets.push("name_en = ?");
     }
     if let Some(v) = &body.description_en {
-        values.push(checks.line("description_en", v, limits::DESCRIPTION_EN).into());
+        values.push(
+            checks
+                .line("description_en", v, limits::DESCRIPTION_EN)
+                .into(),
+        );
         sets.push("description_en = ?");
     }
     if let Some(v) = &body.details_en {
