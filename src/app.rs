@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1", axum::routing::any(api_not_found))
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(crate::lang::scope))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
 
     let routes = Router::new()

@@ -156,12 +156,25 @@ where
 {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         if parts.uri.query().is_some_and(has_encoded_nul) {
             return Err(nul_refused("query"));
         }
-        let axum::extract::Query(value) =
-            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        // `lang` and `translations` belong to every operation (crate::lang), not to `T`.
+        let own: Vec<&str> = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or("");
+                !pair.is_empty() && !crate::lang::is_lang_param(key)
+            })
+            .collect();
+        let uri: axum::http::Uri = format!("/?{}", own.join("&"))
+            .parse()
+            .map_err(|_| AppError::field("query", "is not a valid query string"))?;
+        let axum::extract::Query(value) = axum::extract::Query::<T>::try_from_uri(&uri)?;
         Ok(Query(value))
     }
 }

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod headers;
 pub mod https;
 pub mod import_django;
+pub mod lang;
 pub mod limits;
 pub mod maintenance;
 pub mod media;

@@ -82,8 +82,44 @@ pub fn finish(openapi: utoipa::openapi::OpenApi) -> Value {
     doc
 }
 
+/// Operations served outside the language scope of `crate::lang` (their own router).
+const NO_LANGUAGE: &[(&str, &str)] = &[("post", "/api/v1/images")];
+
+/// The parameters every API operation takes to choose its answer's language (`crate::lang`).
+fn language_parameters() -> [Value; 3] {
+    [
+        json!({
+            "name": "lang", "in": "query", "required": false,
+            "description": "The answer's language; beats `Accept-Language`. Korean is the default, \
+                and the fallback wherever no English is written.",
+            "schema": { "type": "string", "enum": ["ko", "en"] }
+        }),
+        json!({
+            "name": "translations", "in": "query", "required": false,
+            "description": "Also give each language's own text of foods, books and categories \
+                (`name_ko`, `name_en`, …), as the admin forms need; admin writes always do.",
+            "schema": { "type": "boolean", "default": false }
+        }),
+        json!({
+            "name": "Accept-Language", "in": "header", "required": false,
+            "description": "Used when `lang` is absent: the supported language (`ko`, `en`, \
+                any region such as `en-US`) of the highest q-value. Answers carry \
+                `Content-Language` and `Vary: Accept-Language`.",
+            "schema": { "type": "string" }
+        }),
+    ]
+}
+
 fn complete_operation(method: &str, path: &str, op: &mut Map<String, Value>) {
     let mut implied: Vec<u16> = Vec::new();
+    if !NO_LANGUAGE.contains(&(method, path)) {
+        let params = op
+            .entry("parameters")
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("parameters is an array");
+        params.extend(language_parameters());
+    }
     let body_type = op
         .get("requestBody")
         .and_then(|b| b.get("content"))
@@ -249,7 +285,7 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
         ..NONE
     };
     let title = length(1, crate::quiz::model::TITLE_MAX);
-    vec![
+    let mut limits = vec![
         ("SignupRequest", "username", username),
         ("SignupRequest", "password", password),
         ("SignupRequest", "birth_date", date),
@@ -284,9 +320,57 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
         ),
         ("CreateBookRequest", "name", length(1, catalog::BOOK_NAME)),
         ("UpdateBookRequest", "name", length(1, catalog::BOOK_NAME)),
+        (
+            "UpdateCategoryRequest",
+            "name",
+            length(1, catalog::CATEGORY_NAME),
+        ),
+    ];
+    // The English texts, wherever they can be written.
+    let english = [
+        ("CreateFoodRequest", "name_en", catalog::FOOD_NAME_EN),
+        (
+            "CreateFoodRequest",
+            "description_en",
+            catalog::DESCRIPTION_EN,
+        ),
+        ("CreateFoodRequest", "details_en", catalog::DETAILS_EN),
+        ("UpdateFoodRequest", "name_en", catalog::FOOD_NAME_EN),
+        (
+            "UpdateFoodRequest",
+            "description_en",
+            catalog::DESCRIPTION_EN,
+        ),
+        ("UpdateFoodRequest", "details_en", catalog::DETAILS_EN),
+        (
+            "CreateCategoryRequest",
+            "name_en",
+            catalog::CATEGORY_NAME_EN,
+        ),
+        (
+            "UpdateCategoryRequest",
+            "name_en",
+            catalog::CATEGORY_NAME_EN,
+        ),
+        ("CreateBookRequest", "name_en", catalog::BOOK_NAME_EN),
+        (
+            "CreateBookRequest",
+            "description_en",
+            catalog::BOOK_DESCRIPTION_EN,
+        ),
+        ("UpdateBookRequest", "name_en", catalog::BOOK_NAME_EN),
+        (
+            "UpdateBookRequest",
+            "description_en",
+            catalog::BOOK_DESCRIPTION_EN,
+        ),
+    ];
+    limits.extend([
         ("CreateExamRequest", "title", title),
         ("StartWorldcupRequest", "size", range(2, 64)),
-    ]
+    ]);
+    limits.extend(english.map(|(schema, field, max)| (schema, field, length(0, max))));
+    limits
 }
 
 /// Query parameters by name: the same limits wherever they appear.

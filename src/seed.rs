@@ -44,6 +44,9 @@ pub struct Catalog {
 #[serde(deny_unknown_fields)]
 pub struct CategoryEntry {
     pub name: String,
+    /// English name; empty when not translated.
+    #[serde(default)]
+    pub name_en: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -54,6 +57,12 @@ pub struct FoodEntry {
     pub description: String,
     #[serde(default)]
     pub details: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default)]
+    pub description_en: String,
+    #[serde(default)]
+    pub details_en: String,
     #[serde(default)]
     pub categories: Vec<String>,
     /// Path of the image file, relative to the catalog file.
@@ -69,6 +78,12 @@ pub struct FoodEntry {
 pub struct BookEntry {
     pub name: String,
     #[serde(default)]
+    pub name_en: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description_en: String,
+    #[serde(default)]
     pub priority: i64,
     pub cover: Option<String>,
     pub foods: Vec<String>,
@@ -78,6 +93,7 @@ pub struct BookEntry {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub categories_created: usize,
+    pub categories_updated: usize,
     pub foods_created: usize,
     pub foods_updated: usize,
     pub books_created: usize,
@@ -188,6 +204,11 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
             &c.name,
             limits::CATEGORY_NAME,
         );
+        checks.line(
+            &format!("category {}: name_en", c.name),
+            &c.name_en,
+            limits::CATEGORY_NAME_EN,
+        );
         if !category_names.insert(c.name.trim()) {
             problems.push(format!("category {} is listed twice", c.name));
         }
@@ -202,6 +223,17 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
             limits::DESCRIPTION,
         );
         checks.text(&format!("{at}: details"), &f.details, limits::DETAILS);
+        checks.line(&format!("{at}: name_en"), &f.name_en, limits::FOOD_NAME_EN);
+        checks.line(
+            &format!("{at}: description_en"),
+            &f.description_en,
+            limits::DESCRIPTION_EN,
+        );
+        checks.text(
+            &format!("{at}: details_en"),
+            &f.details_en,
+            limits::DETAILS_EN,
+        );
         checks.line(&format!("{at}: credit"), &f.credit, limits::CREDIT);
         if let Some(c) = &f.alt_credit {
             checks.line(&format!("{at}: alt_credit"), c, limits::CREDIT);
@@ -217,7 +249,19 @@ pub fn validate(catalog: &Catalog) -> anyhow::Result<()> {
     }
     let mut book_names = std::collections::HashSet::new();
     for b in &catalog.books {
-        checks.name(&format!("book {}", b.name), &b.name, limits::BOOK_NAME);
+        let at = format!("book {}", b.name);
+        checks.name(&at, &b.name, limits::BOOK_NAME);
+        checks.line(&format!("{at}: name_en"), &b.name_en, limits::BOOK_NAME_EN);
+        checks.text(
+            &format!("{at}: description"),
+            &b.description,
+            crate::community::books::DESCRIPTION_MAX,
+        );
+        checks.text(
+            &format!("{at}: description_en"),
+            &b.description_en,
+            limits::BOOK_DESCRIPTION_EN,
+        );
         if !book_names.insert(b.name.trim()) {
             problems.push(format!("book {} is listed twice", b.name));
         }
@@ -324,10 +368,21 @@ pub async fn import(
     let txn = crate::db::begin(db).await?;
     let backend = txn.get_database_backend();
     for c in &catalog.categories {
-        let sql = insert_ignore_sql(backend, "INTO categories (name) VALUES (?)");
-        report.categories_created += exec(&txn, &sql, vals![c.name.trim()])
+        let sql = insert_ignore_sql(backend, "INTO categories (name, name_en) VALUES (?, ?)");
+        let (name, name_en) = (c.name.trim(), c.name_en.trim());
+        let created = exec(&txn, &sql, vals![name, name_en])
             .await?
-            .rows_affected() as usize;
+            .rows_affected();
+        report.categories_created += created as usize;
+        if created == 0 {
+            let updated = exec(
+                &txn,
+                "UPDATE categories SET name_en = ? WHERE name = ? AND name_en <> ?",
+                vals![name_en, name, name_en],
+            )
+            .await?;
+            report.categories_updated += updated.rows_affected() as usize;
+        }
     }
 
     let existing = existing_foods(&txn).await?;
@@ -343,6 +398,9 @@ pub async fn import(
             name: name.clone(),
             description: f.description.trim().to_owned(),
             details: f.details.trim().to_owned(),
+            name_en: f.name_en.trim().to_owned(),
+            description_en: f.description_en.trim().to_owned(),
+            details_en: f.details_en.trim().to_owned(),
             image_key,
             credit: f.credit.trim().to_owned(),
             alt_image_key,
@@ -361,11 +419,15 @@ pub async fn import(
                     replaced.extend(old.image_key.iter().chain(&old.alt_image_key).cloned());
                     exec(
                         &txn,
-                        "UPDATE foods SET description = ?, details = ?, image_key = ?, credit = ?, \
+                        "UPDATE foods SET description = ?, details = ?, name_en = ?, \
+                         description_en = ?, details_en = ?, image_key = ?, credit = ?, \
                          alt_image_key = ?, alt_credit = ?, updated_at = ? WHERE id = ?",
                         vals![
                             wanted.description.clone(),
                             wanted.details.clone(),
+                            wanted.name_en.clone(),
+                            wanted.description_en.clone(),
+                            wanted.details_en.clone(),
                             wanted.image_key.clone(),
                             wanted.credit.clone(),
                             wanted.alt_image_key.clone(),
@@ -384,12 +446,16 @@ pub async fn import(
                 let now = now_ms();
                 let id = insert_returning_id(
                     &txn,
-                    "INSERT INTO foods (name, description, details, image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
+                     image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vals![
                         name.clone(),
                         wanted.description,
                         wanted.details,
+                        wanted.name_en,
+                        wanted.description_en,
+                        wanted.details_en,
                         wanted.image_key,
                         wanted.credit,
                         wanted.alt_image_key,
@@ -423,25 +489,46 @@ pub async fn import(
         .await?
         {
             Some(id) => {
-                #[derive(FromQueryResult)]
+                #[derive(FromQueryResult, PartialEq)]
                 struct Row {
                     priority: i64,
                     cover_key: Option<String>,
+                    name_en: String,
+                    description: String,
+                    description_en: String,
                 }
                 let row = crate::db::fetch_optional::<Row>(
                     &txn,
-                    "SELECT priority, cover_key FROM books WHERE id = ?",
+                    "SELECT priority, cover_key, name_en, description, description_en FROM books WHERE id = ?",
                     vals![id],
                 )
                 .await?
                 .context("book vanished during import")?;
+                let wanted = Row {
+                    priority: b.priority,
+                    cover_key: cover_key.clone(),
+                    name_en: b.name_en.trim().to_owned(),
+                    description: b.description.trim().to_owned(),
+                    description_en: b.description_en.trim().to_owned(),
+                };
                 let current = book_members(&txn, id).await?;
-                if row.priority != b.priority || row.cover_key != cover_key || current != members {
-                    replaced.extend(row.cover_key.clone());
+                if row != wanted || current != members {
+                    if row.cover_key != wanted.cover_key {
+                        replaced.extend(row.cover_key.clone());
+                    }
                     exec(
                         &txn,
-                        "UPDATE books SET priority = ?, cover_key = ?, updated_at = ? WHERE id = ?",
-                        vals![b.priority, cover_key, now_ms(), id],
+                        "UPDATE books SET priority = ?, cover_key = ?, name_en = ?, description = ?, \
+                         description_en = ?, updated_at = ? WHERE id = ?",
+                        vals![
+                            wanted.priority,
+                            wanted.cover_key,
+                            wanted.name_en,
+                            wanted.description,
+                            wanted.description_en,
+                            now_ms(),
+                            id
+                        ],
                     )
                     .await?;
                     queries::set_book_foods(&txn, id, &members).await?;
@@ -452,8 +539,18 @@ pub async fn import(
                 let now = now_ms();
                 let id = insert_returning_id(
                     &txn,
-                    "INSERT INTO books (name, cover_key, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                    vals![name, cover_key, b.priority, now, now],
+                    "INSERT INTO books (name, name_en, description, description_en, cover_key, priority, created_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    vals![
+                        name,
+                        b.name_en.trim(),
+                        b.description.trim(),
+                        b.description_en.trim(),
+                        cover_key,
+                        b.priority,
+                        now,
+                        now
+                    ],
                 )
                 .await?;
                 queries::set_book_foods(&txn, id, &members).await?;
@@ -485,6 +582,9 @@ struct ExistingFood {
     name: String,
     description: String,
     details: String,
+    name_en: String,
+    description_en: String,
+    details_en: String,
     image_key: Option<String>,
     credit: String,
     alt_image_key: Option<String>,
@@ -493,21 +593,27 @@ struct ExistingFood {
 
 impl ExistingFood {
     fn same_as(&self, other: &ExistingFood) -> bool {
-        (
-            &self.description,
-            &self.details,
-            &self.image_key,
-            &self.credit,
-            &self.alt_image_key,
-            &self.alt_credit,
-        ) == (
-            &other.description,
-            &other.details,
-            &other.image_key,
-            &other.credit,
-            &other.alt_image_key,
-            &other.alt_credit,
-        )
+        let texts = |f: &ExistingFood| {
+            (
+                f.description.clone(),
+                f.details.clone(),
+                f.name_en.clone(),
+                f.description_en.clone(),
+                f.details_en.clone(),
+            )
+        };
+        texts(self) == texts(other)
+            && (
+                &self.image_key,
+                &self.credit,
+                &self.alt_image_key,
+                &self.alt_credit,
+            ) == (
+                &other.image_key,
+                &other.credit,
+                &other.alt_image_key,
+                &other.alt_credit,
+            )
     }
 }
 
@@ -517,7 +623,8 @@ async fn existing_foods(
 ) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
     let foods = fetch_all::<ExistingFood>(
         c,
-        "SELECT id, name, description, details, image_key, credit, alt_image_key, alt_credit FROM foods WHERE book_id IS NULL",
+        "SELECT id, name, description, details, name_en, description_en, details_en, \
+         image_key, credit, alt_image_key, alt_credit FROM foods WHERE book_id IS NULL",
         vec![],
     )
     .await?;
@@ -585,14 +692,18 @@ impl Export {
         #[derive(FromQueryResult)]
         struct NameRow {
             name: String,
+            name_en: String,
         }
-        let mut categories: Vec<String> =
-            fetch_all::<NameRow>(c, "SELECT name FROM categories", vec![])
+        let mut categories: Vec<CategoryEntry> =
+            fetch_all::<NameRow>(c, "SELECT name, name_en FROM categories", vec![])
                 .await?
                 .into_iter()
-                .map(|r| r.name)
+                .map(|r| CategoryEntry {
+                    name: r.name,
+                    name_en: r.name_en,
+                })
                 .collect();
-        categories.sort();
+        categories.sort_by(|a, b| a.name.cmp(&b.name));
 
         let mut files = ImageFiles::default();
         let mut foods: Vec<(ExistingFood, Vec<String>)> =
@@ -608,6 +719,9 @@ impl Export {
                     name: f.name,
                     description: f.description,
                     details: f.details,
+                    name_en: f.name_en,
+                    description_en: f.description_en,
+                    details_en: f.details_en,
                     categories,
                     credit: f.credit,
                     alt_credit: f.alt_credit,
@@ -619,6 +733,9 @@ impl Export {
         struct BookRow {
             id: i64,
             name: String,
+            name_en: String,
+            description: String,
+            description_en: String,
             priority: i64,
             cover_key: Option<String>,
         }
@@ -639,7 +756,8 @@ impl Export {
         }
         let mut books = fetch_all::<BookRow>(
             c,
-            "SELECT id, name, priority, cover_key FROM books WHERE owner_id IS NULL",
+            "SELECT id, name, name_en, description, description_en, priority, cover_key \
+             FROM books WHERE owner_id IS NULL",
             vec![],
         )
         .await?;
@@ -652,6 +770,9 @@ impl Export {
                 BookEntry {
                     cover: b.cover_key.as_deref().map(|k| files.path_of(k)),
                     name: b.name,
+                    name_en: b.name_en,
+                    description: b.description,
+                    description_en: b.description_en,
                     priority: b.priority,
                     foods,
                 }
@@ -678,10 +799,7 @@ impl Export {
             catalog: Catalog {
                 format: "ipmat-catalog".to_owned(),
                 version: 1,
-                categories: categories
-                    .into_iter()
-                    .map(|name| CategoryEntry { name })
-                    .collect(),
+                categories,
                 foods,
                 books,
                 pairs,
@@ -849,15 +967,54 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_catalog_is_written_in_english_too() {
+        let catalog = Source::Bundled.catalog().unwrap();
+        let blank = |s: &str| s.trim().is_empty();
+        for c in &catalog.categories {
+            assert!(
+                !blank(&c.name_en),
+                "category {} has no English name",
+                c.name
+            );
+        }
+        for f in &catalog.foods {
+            assert!(
+                !blank(&f.name_en) && !blank(&f.description_en) && !blank(&f.details_en),
+                "food {} lacks English",
+                f.name
+            );
+            let hangul = f.name_en.chars().any(|c| ('가'..='힣').contains(&c));
+            assert!(!hangul, "food {}: the English name is romanised", f.name);
+        }
+        for b in &catalog.books {
+            assert!(!blank(&b.name_en), "book {} has no English name", b.name);
+        }
+        let mut names: Vec<&str> = catalog.foods.iter().map(|f| f.name_en.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            catalog.foods.len(),
+            "English food names are distinct"
+        );
+    }
+
+    #[test]
     fn validation_reports_every_broken_reference() {
         let catalog = Catalog {
             format: "ipmat-catalog".into(),
             version: 1,
-            categories: vec![CategoryEntry { name: "면".into() }],
+            categories: vec![CategoryEntry {
+                name: "면".into(),
+                name_en: "Noodles".into(),
+            }],
             foods: vec![FoodEntry {
                 name: "라면".into(),
                 description: String::new(),
                 details: String::new(),
+                name_en: "Ramyeon".into(),
+                description_en: String::new(),
+                details_en: String::new(),
                 categories: vec!["없는분류".into()],
                 image: None,
                 credit: String::new(),
@@ -866,6 +1023,9 @@ mod tests {
             }],
             books: vec![BookEntry {
                 name: "b".into(),
+                name_en: "x".repeat(limits::BOOK_NAME_EN + 1),
+                description: String::new(),
+                description_en: String::new(),
                 priority: 0,
                 cover: None,
                 foods: vec!["우동".into()],
@@ -873,7 +1033,8 @@ mod tests {
             pairs: vec![("라면".into(), "라면".into())],
         };
         let message = validate(&catalog).unwrap_err().to_string();
-        assert!(message.contains("3 problem"), "{message}");
+        assert!(message.contains("4 problem"), "{message}");
+        assert!(message.contains("book b: name_en"), "{message}");
     }
 
     #[test]

@@ -227,7 +227,10 @@ async fn admins_manage_foods_and_categories(engine: Engine) {
     assert_eq!(food["credit"], "@khu_reviews");
     let id = food["id"].as_i64().unwrap();
 
-    let (status, same) = app.get(&format!("/api/v1/foods/{id}")).await;
+    // Admin writes answer with both languages' texts, as a read asking for them does.
+    let (status, same) = app
+        .get(&format!("/api/v1/foods/{id}?translations=true"))
+        .await;
     assert_eq!((status, &same), (StatusCode::OK, &food));
 
     let (status, patched) = app

@@ -5,6 +5,10 @@
 //! catalog write on this replica drops them at once by bumping the generation. A write that
 //! changes only a few answers (a world cup started or finished changes its book's counts)
 //! forgets just those keys.
+//!
+//! Answers differ by language, so every key is kept apart per language choice of the request
+//! (`crate::lang`): `get` and `put` use the current choice's variant of a key, `forget` drops
+//! all variants.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -41,10 +45,11 @@ impl ResponseCache {
 
     /// The cached value for `key`, if fresh (and of type `T`).
     pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
+        let key = scoped(key, crate::lang::current().tag());
         let valid_from = self.valid_from.load(Ordering::Acquire);
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
-            .get(key)
+            .get(&key)
             .filter(|e| e.generation >= valid_from && e.at.elapsed() < self.ttl)
             .and_then(|e| e.value.clone()?.downcast::<T>().ok())
     }
@@ -55,8 +60,9 @@ impl ResponseCache {
         if generation < self.valid_from.load(Ordering::Acquire) {
             return;
         }
+        let key = scoped(key, crate::lang::current().tag());
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.get(key).is_some_and(|e| e.generation > generation) {
+        if entries.get(&key).is_some_and(|e| e.generation > generation) {
             // Forgotten, or computed afresh, while this value was being computed.
             return;
         }
@@ -64,7 +70,7 @@ impl ResponseCache {
             entries.clear();
         }
         entries.insert(
-            key.to_owned(),
+            key,
             Entry {
                 at: Instant::now(),
                 generation,
@@ -89,15 +95,22 @@ impl ResponseCache {
     pub fn forget(&self, key: &str) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.fetch_add(1, Ordering::AcqRel) + 1;
-        entries.insert(
-            key.to_owned(),
-            Entry {
-                at: Instant::now(),
-                generation: now,
-                value: None,
-            },
-        );
+        for tag in crate::lang::Choice::TAGS {
+            entries.insert(
+                scoped(key, tag),
+                Entry {
+                    at: Instant::now(),
+                    generation: now,
+                    value: None,
+                },
+            );
+        }
     }
+}
+
+/// The key of one language variant of an entry.
+fn scoped(key: &str, tag: &str) -> String {
+    format!("{tag}|{key}")
 }
 
 #[cfg(test)]
@@ -141,6 +154,39 @@ mod tests {
             Some("new")
         );
 
+        let short = ResponseCache::new(Duration::ZERO);
+        short.put("k", short.generation(), Arc::new(1u32));
+        assert!(short.get::<u32>("k").is_none());
+    }
+
+    #[tokio::test]
+    async fn each_language_has_its_own_entries() {
+        use crate::lang::{Choice, Lang, within};
+        let cache = ResponseCache::new(Duration::from_secs(60));
+        let en = Choice {
+            lang: Lang::En,
+            translations: false,
+        };
+        cache.put("books", cache.generation(), Arc::new("한국어".to_owned()));
+        within(en, async {
+            assert!(
+                cache.get::<String>("books").is_none(),
+                "not the Korean answer"
+            );
+            cache.put("books", cache.generation(), Arc::new("English".to_owned()));
+        })
+        .await;
+        assert_eq!(cache.get::<String>("books").unwrap().as_str(), "한국어");
+        cache.forget("books");
+        assert!(cache.get::<String>("books").is_none());
+        within(en, async {
+            assert!(cache.get::<String>("books").is_none(), "forgotten too")
+        })
+        .await;
+    }
+
+    #[test]
+    fn a_zero_ttl_keeps_nothing() {
         let short = ResponseCache::new(Duration::ZERO);
         short.put("k", short.generation(), Arc::new(1u32));
         assert!(short.get::<u32>("k").is_none());

@@ -27,7 +27,7 @@ use crate::vals;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_categories, create_category))
-        .routes(routes!(delete_category))
+        .routes(routes!(update_category, delete_category))
         .routes(routes!(list_foods, create_food))
         .routes(routes!(random_food))
         .routes(routes!(today::food_of_the_day))
@@ -81,23 +81,60 @@ async fn create_category(
 ) -> AppResult<(StatusCode, Json<Category>)> {
     let mut checks = Checks::default();
     let name = checks.name("name", &body.name, limits::CATEGORY_NAME);
+    let name_en = checks.line("name_en", &body.name_en, limits::CATEGORY_NAME_EN);
     checks.finish()?;
     let id = insert_returning_id(
         &state.db,
-        "INSERT INTO categories (name) VALUES (?)",
-        vals![name.clone()],
+        "INSERT INTO categories (name, name_en) VALUES (?, ?)",
+        vals![name.clone(), name_en.clone()],
     )
     .await
     .map_err(|e| conflict(e, "a category with this name already exists"))?;
     state.cache.invalidate();
-    Ok((
-        StatusCode::CREATED,
-        Json(Category {
-            id,
-            name,
-            food_count: 0,
-        }),
-    ))
+    let category =
+        crate::lang::with_translations(async { queries::category(id, name, name_en, 0) }).await;
+    Ok((StatusCode::CREATED, Json(category)))
+}
+
+/// Renames a category, in Korean or English.
+#[utoipa::path(patch, path = "/categories/{id}", tag = "catalog", request_body = UpdateCategoryRequest,
+    responses((status = 200, body = Category), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+async fn update_category(
+    state: axum::extract::State<AppState>,
+    _admin: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateCategoryRequest>,
+) -> AppResult<Json<Category>> {
+    let mut checks = Checks::default();
+    let mut sets: Vec<&str> = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    if let Some(v) = &body.name {
+        values.push(checks.name("name", v, limits::CATEGORY_NAME).into());
+        sets.push("name = ?");
+    }
+    if let Some(v) = &body.name_en {
+        values.push(checks.line("name_en", v, limits::CATEGORY_NAME_EN).into());
+        sets.push("name_en = ?");
+    }
+    checks.finish()?;
+    if !sets.is_empty() {
+        values.push(id.into());
+        exec(
+            &state.db,
+            &format!("UPDATE categories SET {} WHERE id = ?", sets.join(", ")),
+            values,
+        )
+        .await
+        .map_err(|e| conflict(e, "a category with this name already exists"))?;
+        state.cache.invalidate();
+    }
+    crate::lang::with_translations(queries::categories(&state.db))
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .map(Json)
+        .ok_or(AppError::NotFound("category"))
 }
 
 /// Deletes a category (its foods stay).
@@ -338,6 +375,13 @@ async fn create_food(
     let name = checks.name("name", &body.name, limits::FOOD_NAME);
     let description = checks.line("description", &body.description, limits::DESCRIPTION);
     let details = checks.text("details", &body.details, limits::DETAILS);
+    let name_en = checks.line("name_en", &body.name_en, limits::FOOD_NAME_EN);
+    let description_en = checks.line(
+        "description_en",
+        &body.description_en,
+        limits::DESCRIPTION_EN,
+    );
+    let details_en = checks.text("details_en", &body.details_en, limits::DETAILS_EN);
     let credit = checks.line("credit", &body.credit, limits::CREDIT);
     let alt_credit = body
         .alt_credit
@@ -371,16 +415,30 @@ async fn create_food(
     let now = now_ms();
     let id = insert_returning_id(
         &txn,
-        "INSERT INTO foods (name, description, details, image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vals![name, description, details, image_key, credit, alt_image_key, alt_credit, now, now],
+        "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
+         image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vals![
+            name,
+            description,
+            details,
+            name_en,
+            description_en,
+            details_en,
+            image_key,
+            credit,
+            alt_image_key,
+            alt_credit,
+            now,
+            now
+        ],
     )
     .await
     .map_err(|e| conflict(e, "a food with this name already exists"))?;
     queries::set_food_categories(&txn, id, &category_ids).await?;
     txn.commit().await?;
     state.cache.invalidate();
-    let food = queries::food(&state.db, &state.storage, id)
+    let food = crate::lang::with_translations(queries::food(&state.db, &state.storage, id))
         .await?
         .ok_or(AppError::NotFound("food"))?;
     Ok((StatusCode::CREATED, Json(food)))
@@ -410,6 +468,22 @@ async fn update_food(
     if let Some(v) = &body.details {
         values.push(checks.text("details", v, limits::DETAILS).into());
         sets.push("details = ?");
+    }
+    if let Some(v) = &body.name_en {
+        values.push(checks.line("name_en", v, limits::FOOD_NAME_EN).into());
+        sets.push("name_en = ?");
+    }
+    if let Some(v) = &body.description_en {
+        values.push(
+            checks
+                .line("description_en", v, limits::DESCRIPTION_EN)
+                .into(),
+        );
+        sets.push("description_en = ?");
+    }
+    if let Some(v) = &body.details_en {
+        values.push(checks.text("details_en", v, limits::DETAILS_EN).into());
+        sets.push("details_en = ?");
     }
     if let Some(v) = &body.credit {
         values.push(checks.line("credit", v, limits::CREDIT).into());
@@ -478,7 +552,7 @@ async fn update_food(
     txn.commit().await?;
     state.cache.invalidate();
     media::release_unreferenced(&state.db, &state.storage, old_keys).await;
-    let food = queries::food(&state.db, &state.storage, id)
+    let food = crate::lang::with_translations(queries::food(&state.db, &state.storage, id))
         .await?
         .ok_or(AppError::NotFound("food"))?;
     Ok(Json(food))
@@ -568,6 +642,17 @@ async fn create_book(
     }
     let mut checks = Checks::default();
     let name = checks.name("name", &body.name, limits::BOOK_NAME);
+    let name_en = checks.line("name_en", &body.name_en, limits::BOOK_NAME_EN);
+    let description = checks.text(
+        "description",
+        body.description.as_deref().unwrap_or(""),
+        crate::community::books::DESCRIPTION_MAX,
+    );
+    let description_en = checks.text(
+        "description_en",
+        &body.description_en,
+        limits::BOOK_DESCRIPTION_EN,
+    );
     let cover_key = body
         .cover_key
         .as_deref()
@@ -581,15 +666,17 @@ async fn create_book(
     let now = now_ms();
     let id = insert_returning_id(
         &txn,
-        "INSERT INTO books (name, cover_key, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-        vals![name, cover_key, body.priority, now, now],
+        "INSERT INTO books (name, name_en, description, description_en, cover_key, priority, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        vals![name, name_en, description, description_en, cover_key, body.priority, now, now],
     )
     .await
     .map_err(|e| conflict(e, "a book with this name already exists"))?;
     queries::set_book_foods(&txn, id, &food_ids).await?;
     txn.commit().await?;
     state.cache.invalidate();
-    Ok((StatusCode::CREATED, fresh_book(&state, id).await?))
+    let book = crate::lang::with_translations(fresh_book(&state, id)).await?;
+    Ok((StatusCode::CREATED, book))
 }
 
 /// The book with its foods as `GET /books/{id}` answers it.
@@ -619,6 +706,20 @@ async fn update_book(
     if let Some(v) = &body.name {
         values.push(checks.name("name", v, limits::BOOK_NAME).into());
         sets.push("name = ?");
+    }
+    if let Some(v) = &body.name_en {
+        values.push(checks.line("name_en", v, limits::BOOK_NAME_EN).into());
+        sets.push("name_en = ?");
+    }
+    if let Some(v) = &body.description {
+        let max = crate::community::books::DESCRIPTION_MAX;
+        values.push(checks.text("description", v, max).into());
+        sets.push("description = ?");
+    }
+    if let Some(v) = &body.description_en {
+        let max = limits::BOOK_DESCRIPTION_EN;
+        values.push(checks.text("description_en", v, max).into());
+        sets.push("description_en = ?");
     }
     if let Some(v) = body.priority {
         values.push(v.into());
@@ -659,7 +760,7 @@ async fn update_book(
     txn.commit().await?;
     state.cache.invalidate();
     media::release_unreferenced(&state.db, &state.storage, old_keys).await;
-    fresh_book(&state, id).await
+    crate::lang::with_translations(fresh_book(&state, id)).await
 }
 
 /// Deletes a food book (its foods stay).
@@ -717,7 +818,7 @@ async fn set_book_foods(
     .await?;
     txn.commit().await?;
     state.cache.invalidate();
-    fresh_book(&state, id).await
+    crate::lang::with_translations(fresh_book(&state, id)).await
 }
 
 fn dedup_names(checks: &mut Checks, names: &[String]) -> Vec<String> {

@@ -5,13 +5,17 @@ use utoipa::ToSchema;
 
 use crate::error::FieldError;
 
-/// A food as clients see it.
+/// A food as clients see it: `name`, `description`, `details` and `categories` in the
+/// request's language (Korean where no English is written); with `?translations=true` also
+/// each language's own text.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Food {
     pub id: i64,
     pub name: String,
     pub description: String,
     pub details: String,
+    #[serde(flatten)]
+    pub texts: FoodTexts,
     pub image_url: Option<String>,
     pub credit: String,
     pub alt_image_url: Option<String>,
@@ -23,8 +27,76 @@ pub struct Food {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Category {
     pub id: i64,
+    /// In the request's language.
     pub name: String,
+    /// Only with `?translations=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ko: Option<String>,
+    /// Only with `?translations=true`; empty when not translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     pub food_count: i64,
+}
+
+/// Each language's own texts of a food, present only with `?translations=true`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FoodTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ko: Option<String>,
+    /// Empty when not translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_ko: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_ko: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_en: Option<String>,
+}
+
+/// Each language's own name and description of a book, present only with
+/// `?translations=true`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct BookTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ko: Option<String>,
+    /// Empty when not translated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_ko: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_en: Option<String>,
+}
+
+/// A text in the request's language, and both languages' texts when it asks for them.
+pub struct Localized {
+    pub chosen: String,
+    pub ko: Option<String>,
+    pub en: Option<String>,
+}
+
+impl Localized {
+    /// Chooses between the Korean and the English text by [`crate::lang::current`].
+    pub fn new(ko: String, en: String) -> Localized {
+        let choice = crate::lang::current();
+        let chosen = choice.lang.pick(&ko, &en).to_owned();
+        if choice.translations {
+            Localized {
+                chosen,
+                ko: Some(ko),
+                en: Some(en),
+            }
+        } else {
+            Localized {
+                chosen,
+                ko: None,
+                en: None,
+            }
+        }
+    }
 }
 
 /// A food book (one world cup's set of foods).
@@ -45,7 +117,10 @@ pub struct Book {
     pub owner: Option<BookOwner>,
     /// `public`, `unlisted` (only by link) or `private` (only the owner).
     pub visibility: String,
+    /// In the request's language, like `name`.
     pub description: String,
+    #[serde(flatten)]
+    pub texts: BookTexts,
     /// Hidden pending review after reports (only its owner and admins still see it).
     pub hidden: bool,
 }
@@ -82,6 +157,13 @@ pub struct CreateFoodRequest {
     pub description: String,
     #[serde(default)]
     pub details: String,
+    /// English name; empty falls back to the Korean.
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default)]
+    pub description_en: String,
+    #[serde(default)]
+    pub details_en: String,
     #[serde(default)]
     pub credit: String,
     /// Category names; each must exist.
@@ -99,6 +181,10 @@ pub struct UpdateFoodRequest {
     pub name: Option<String>,
     pub description: Option<String>,
     pub details: Option<String>,
+    /// English texts; `""` clears one (the Korean is shown instead).
+    pub name_en: Option<String>,
+    pub description_en: Option<String>,
+    pub details_en: Option<String>,
     pub credit: Option<String>,
     pub categories: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -117,13 +203,19 @@ pub struct UpdateFoodRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateBookRequest {
     pub name: String,
+    /// English name; empty falls back to the Korean.
+    #[serde(default)]
+    pub name_en: String,
+    /// English description; empty falls back to the Korean.
+    #[serde(default)]
+    pub description_en: String,
     #[serde(default)]
     pub priority: i64,
     pub cover_key: Option<String>,
     /// Initial member foods.
     #[serde(default)]
     pub food_ids: Vec<i64>,
-    /// Community books: at most 200 characters.
+    /// At most 200 characters (community and official books).
     pub description: Option<String>,
     /// Community books: `public` (default), `unlisted` or `private`.
     pub visibility: Option<String>,
@@ -134,11 +226,13 @@ pub struct CreateBookRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateBookRequest {
     pub name: Option<String>,
+    pub name_en: Option<String>,
+    pub description_en: Option<String>,
     pub priority: Option<i64>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub cover_key: Option<Option<String>>,
-    /// Community books only.
+    /// At most 200 characters.
     pub description: Option<String>,
     /// Community books only: `public`, `unlisted` or `private`.
     pub visibility: Option<String>,
@@ -156,6 +250,17 @@ pub struct SetBookFoodsRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateCategoryRequest {
     pub name: String,
+    /// English name; empty falls back to the Korean.
+    #[serde(default)]
+    pub name_en: String,
+}
+
+/// Body of `PATCH /categories/{id}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCategoryRequest {
+    pub name: Option<String>,
+    pub name_en: Option<String>,
 }
 
 /// Most member foods a book may have.
@@ -239,6 +344,13 @@ pub mod limits {
     pub const CREDIT: usize = 30;
     pub const CATEGORY_NAME: usize = 15;
     pub const BOOK_NAME: usize = 30;
+    // English takes about twice the characters of the same Korean.
+    pub const FOOD_NAME_EN: usize = 40;
+    pub const DESCRIPTION_EN: usize = 60;
+    pub const DETAILS_EN: usize = 600;
+    pub const CATEGORY_NAME_EN: usize = 30;
+    pub const BOOK_NAME_EN: usize = 60;
+    pub const BOOK_DESCRIPTION_EN: usize = 400;
 }
 
 /// Escapes `%`, `_` and the escape character itself for `LIKE … ESCAPE '!'`.

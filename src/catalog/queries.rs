@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
-use super::model::{Book, Category, Food};
+use super::model::{Book, BookTexts, Category, Food, FoodTexts, Localized};
 use crate::db::{exec, fetch_all, fetch_i64, placeholders};
 use crate::media::Storage;
 use crate::vals;
@@ -16,19 +16,24 @@ pub struct FoodRow {
     pub name: String,
     pub description: String,
     pub details: String,
+    pub name_en: String,
+    pub description_en: String,
+    pub details_en: String,
     pub image_key: Option<String>,
     pub credit: String,
     pub alt_image_key: Option<String>,
     pub alt_credit: Option<String>,
 }
 
-pub const FOOD_COLUMNS: &str =
-    "f.id, f.name, f.description, f.details, f.image_key, f.credit, f.alt_image_key, f.alt_credit";
+pub const FOOD_COLUMNS: &str = "f.id, f.name, f.description, f.details, \
+     f.name_en, f.description_en, f.details_en, \
+     f.image_key, f.credit, f.alt_image_key, f.alt_credit";
 
 #[derive(FromQueryResult)]
 struct FoodCategoryRow {
     food_id: i64,
     name: String,
+    name_en: String,
 }
 
 /// Turns rows into API foods, loading all their categories with one query.
@@ -41,27 +46,42 @@ pub async fn foods_with_categories(
     if !rows.is_empty() {
         let ids: Vec<Value> = rows.iter().map(|r| r.id.into()).collect();
         let sql = format!(
-            "SELECT fc.food_id, c.name FROM food_categories fc \
+            "SELECT fc.food_id, c.name, c.name_en FROM food_categories fc \
              JOIN categories c ON c.id = fc.category_id \
              WHERE fc.food_id IN ({}) ORDER BY c.name",
             placeholders(ids.len())
         );
+        let lang = crate::lang::current().lang;
         for row in fetch_all::<FoodCategoryRow>(c, &sql, ids).await? {
-            categories.entry(row.food_id).or_default().push(row.name);
+            let name = lang.pick(&row.name, &row.name_en).to_owned();
+            categories.entry(row.food_id).or_default().push(name);
         }
     }
     Ok(rows
         .into_iter()
-        .map(|r| Food {
-            id: r.id,
-            categories: categories.remove(&r.id).unwrap_or_default(),
-            image_url: r.image_key.as_deref().map(|k| storage.url(k)),
-            alt_image_url: r.alt_image_key.as_deref().map(|k| storage.url(k)),
-            name: r.name,
-            description: r.description,
-            details: r.details,
-            credit: r.credit,
-            alt_credit: r.alt_credit,
+        .map(|r| {
+            let name = Localized::new(r.name, r.name_en);
+            let description = Localized::new(r.description, r.description_en);
+            let details = Localized::new(r.details, r.details_en);
+            Food {
+                id: r.id,
+                categories: categories.remove(&r.id).unwrap_or_default(),
+                image_url: r.image_key.as_deref().map(|k| storage.url(k)),
+                alt_image_url: r.alt_image_key.as_deref().map(|k| storage.url(k)),
+                name: name.chosen,
+                description: description.chosen,
+                details: details.chosen,
+                texts: FoodTexts {
+                    name_ko: name.ko,
+                    name_en: name.en,
+                    description_ko: description.ko,
+                    description_en: description.en,
+                    details_ko: details.ko,
+                    details_en: details.en,
+                },
+                credit: r.credit,
+                alt_credit: r.alt_credit,
+            }
         })
         .collect())
 }
@@ -103,25 +123,34 @@ pub async fn categories(c: &impl ConnectionTrait) -> Result<Vec<Category>, DbErr
     struct Row {
         id: i64,
         name: String,
+        name_en: String,
         food_count: i64,
     }
     let rows = fetch_all::<Row>(
         c,
-        "SELECT c.id, c.name, COUNT(f.id) AS food_count FROM categories c \
+        "SELECT c.id, c.name, c.name_en, COUNT(f.id) AS food_count FROM categories c \
          LEFT JOIN food_categories fc ON fc.category_id = c.id \
          LEFT JOIN foods f ON f.id = fc.food_id AND f.retired_at IS NULL \
-         GROUP BY c.id, c.name ORDER BY c.name",
+         GROUP BY c.id, c.name, c.name_en ORDER BY c.name",
         vec![],
     )
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Category {
-            id: r.id,
-            name: r.name,
-            food_count: r.food_count,
-        })
+        .map(|r| category(r.id, r.name, r.name_en, r.food_count))
         .collect())
+}
+
+/// A category as the API shows it, in the request's language.
+pub fn category(id: i64, name: String, name_en: String, food_count: i64) -> Category {
+    let name = Localized::new(name, name_en);
+    Category {
+        id,
+        name: name.chosen,
+        name_ko: name.ko,
+        name_en: name.en,
+        food_count,
+    }
 }
 
 /// A category filter: by id when numeric, else by name.
@@ -129,10 +158,12 @@ pub async fn category_id(c: &impl ConnectionTrait, category: &str) -> Result<Opt
     match category.parse::<i64>() {
         Ok(id) => fetch_i64(c, "SELECT id FROM categories WHERE id = ?", vals![id]).await,
         Err(_) => {
+            // The Korean name first: English names are not unique.
             fetch_i64(
                 c,
-                "SELECT id FROM categories WHERE name = ?",
-                vals![category.trim()],
+                "SELECT id FROM categories WHERE name = ? OR name_en = ? \
+                 ORDER BY CASE WHEN name = ? THEN 0 ELSE 1 END, id LIMIT 1",
+                vals![category.trim(), category.trim(), category.trim()],
             )
             .await
         }
@@ -182,11 +213,13 @@ struct BookRow {
     owner_id: Option<i64>,
     visibility: String,
     description: String,
+    name_en: String,
+    description_en: String,
     hidden_at: Option<i64>,
 }
 
 const BOOK_SELECT: &str = "SELECT b.id, b.name, b.cover_key, b.priority, \
-     b.owner_id, b.visibility, b.description, b.hidden_at, \
+     b.owner_id, b.visibility, b.description, b.name_en, b.description_en, b.hidden_at, \
      (SELECT COUNT(*) FROM book_foods bf JOIN foods f ON f.id = bf.food_id \
      WHERE bf.book_id = b.id AND f.retired_at IS NULL) AS food_count FROM books b";
 
@@ -206,6 +239,8 @@ async fn load_books(
         .into_iter()
         .map(|row| {
             let (play_count, finished_count) = plays.remove(&row.id).unwrap_or((0, 0));
+            let name = Localized::new(row.name, row.name_en);
+            let description = Localized::new(row.description, row.description_en);
             Book {
                 kind: if row.owner_id.is_some() {
                     "community"
@@ -215,11 +250,17 @@ async fn load_books(
                 .to_owned(),
                 owner: row.owner_id.and_then(|o| owners.get(&o).cloned()),
                 visibility: row.visibility,
-                description: row.description,
+                description: description.chosen,
+                texts: BookTexts {
+                    name_ko: name.ko,
+                    name_en: name.en,
+                    description_ko: description.ko,
+                    description_en: description.en,
+                },
                 hidden: row.hidden_at.is_some(),
                 id: row.id,
                 cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
-                name: row.name,
+                name: name.chosen,
                 priority: row.priority,
                 play_count,
                 finished_count,
@@ -366,7 +407,8 @@ pub async fn missing_food_ids(c: &impl ConnectionTrait, ids: &[i64]) -> Result<V
         .collect())
 }
 
-/// Category ids by name; answers the names that do not exist as the error.
+/// Category ids by name (Korean, or English when no Korean name matches), without repeats;
+/// answers the names that match no category as the error.
 pub async fn category_ids(
     c: &impl ConnectionTrait,
     names: &[String],
@@ -378,13 +420,25 @@ pub async fn category_ids(
     struct Row {
         id: i64,
         name: String,
+        name_en: String,
     }
     let sql = format!(
-        "SELECT id, name FROM categories WHERE name IN ({})",
+        "SELECT id, name, name_en FROM categories WHERE name IN ({0}) OR name_en IN ({0}) ORDER BY id",
         placeholders(names.len())
     );
-    let rows = fetch_all::<Row>(c, &sql, names.iter().map(|n| n.as_str().into()).collect()).await?;
-    let by_name: HashMap<&str, i64> = rows.iter().map(|r| (r.name.as_str(), r.id)).collect();
+    let values: Vec<Value> = names
+        .iter()
+        .chain(names)
+        .map(|n| n.as_str().into())
+        .collect();
+    let rows = fetch_all::<Row>(c, &sql, values).await?;
+    let mut by_name: HashMap<&str, i64> = HashMap::new();
+    for r in &rows {
+        by_name.entry(r.name_en.as_str()).or_insert(r.id);
+    }
+    for r in &rows {
+        by_name.insert(r.name.as_str(), r.id);
+    }
     let missing: Vec<String> = names
         .iter()
         .filter(|n| !by_name.contains_key(n.as_str()))
@@ -393,7 +447,14 @@ pub async fn category_ids(
     if !missing.is_empty() {
         return Ok(Err(missing));
     }
-    Ok(Ok(names.iter().map(|n| by_name[n.as_str()]).collect()))
+    let mut ids: Vec<i64> = Vec::new();
+    for n in names {
+        let id = by_name[n.as_str()];
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(Ok(ids))
 }
 
 /// Whether any exam (question, pair or answer) or world cup (drawn or counted) uses a food:

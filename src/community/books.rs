@@ -62,6 +62,9 @@ pub async fn create_book(
     if body.priority != 0 {
         checks.fail("priority", "only official books have a priority");
     }
+    if !body.name_en.trim().is_empty() || !body.description_en.trim().is_empty() {
+        checks.fail("name_en", "community books are not translated");
+    }
     let food_ids = catalog::dedup_ids(&mut checks, &body.food_ids);
     if food_ids.len() as i64 > MAX_FOODS {
         checks.fail("food_ids", format!("at most {MAX_FOODS} foods"));
@@ -112,6 +115,9 @@ pub async fn update_book(
     }
     if body.priority.is_some() && !user.is_admin {
         checks.fail("priority", "only official books have a priority");
+    }
+    if body.name_en.is_some() || body.description_en.is_some() {
+        checks.fail("name_en", "community books are not translated");
     }
     let mut cover = None;
     if let Some(v) = &body.cover_key {

@@ -59,6 +59,7 @@ struct MyRow {
     id: String,
     book_id: i64,
     book_name: String,
+    book_name_en: String,
     size: i64,
     finished: bool,
     champion_id: Option<i64>,
@@ -97,7 +98,7 @@ pub async fn my_worldcups(
                 .ok_or_else(|| AppError::field("cursor", "is not a cursor from this list"))?,
         ),
     };
-    let mut sql = "SELECT w.id, w.book_id, b.name AS book_name, w.size, w.finished, w.champion_id, \
+    let mut sql = "SELECT w.id, w.book_id, b.name AS book_name, b.name_en AS book_name_en, w.size, w.finished, w.champion_id, \
          w.picks, w.created_at FROM worldcups w JOIN books b ON b.id = w.book_id WHERE w.user_id = ?"
         .to_owned();
     let mut values = vals![user.id];
@@ -136,7 +137,10 @@ pub async fn my_worldcups(
         .map(|r| MyWorldcup {
             id: r.id.clone(),
             book_id: r.book_id,
-            book_name: r.book_name.clone(),
+            book_name: crate::lang::current()
+                .lang
+                .pick(&r.book_name, &r.book_name_en)
+                .to_owned(),
             size: r.size as u32,
             finished: r.finished,
             champion: champion_of(r).map(|id| {

@@ -280,11 +280,16 @@ async fn state_of(
 
 /// Stands in for a food deleted after it was drawn, so old world cups still display.
 fn deleted_food(id: i64) -> Food {
+    let name = match crate::lang::current().lang {
+        crate::lang::Lang::Ko => "(삭제된 음식)",
+        crate::lang::Lang::En => "(deleted food)",
+    };
     Food {
         id,
-        name: "(삭제된 음식)".to_owned(),
+        name: name.to_owned(),
         description: String::new(),
         details: String::new(),
+        texts: Default::default(),
         image_url: None,
         credit: String::new(),
         alt_image_url: None,

@@ -1,4 +1,8 @@
 // The JSON API client: one place that talks to /api/v1 and turns every failure into an ApiError.
+// Every call asks for the app's language (Accept-Language), so foods, books and categories
+// come back in it; the app re-renders, and so re-fetches, when the language changes.
+
+import { getLang } from './i18n.js';
 
 const FALLBACK_CODES = {
   400: 'validation_failed',
@@ -35,7 +39,7 @@ export async function api(method, path, body, headers = {}) {
   const options = {
     method,
     credentials: 'same-origin',
-    headers: { Accept: 'application/json, application/problem+json', ...headers },
+    headers: { Accept: 'application/json, application/problem+json', 'Accept-Language': getLang(), ...headers },
   };
   if (body instanceof FormData) {
     options.body = body;

@@ -1,10 +1,20 @@
-// Korean (default) and English. The choice is remembered in localStorage.
+// Korean (default) and English. A choice the user made is remembered in localStorage; until
+// then the browser's languages decide (en-* → English, anything else → Korean).
 
 import { ko, en } from './strings.js';
 
 const LANGS = { ko, en };
 const KEY = 'ipmat.lang';
 const listeners = new Set();
+
+/** The first of the browser's languages that we speak, else Korean. */
+export function browserLang(languages = navigator.languages?.length ? navigator.languages : [navigator.language]) {
+  for (const tag of languages || []) {
+    const primary = String(tag || '').toLowerCase().split(/[-_]/)[0];
+    if (LANGS[primary]) return primary;
+  }
+  return 'ko';
+}
 
 function initialLang() {
   try {
@@ -13,7 +23,7 @@ function initialLang() {
   } catch {
     /* storage unavailable */
   }
-  return 'ko';
+  return browserLang();
 }
 
 let lang = initialLang();
@@ -42,13 +52,61 @@ export function hasKey(key) {
   return Object.hasOwn(LANGS[lang], key) || Object.hasOwn(ko, key);
 }
 
-/** The text for `key` with `{name}` placeholders filled from `params`. */
+/**
+ * The text for `key` with `{name}` placeholders filled from `params`. A count is written
+ * `{n, plural, one {# food} other {# foods}}` (ICU style): the form is chosen by
+ * Intl.PluralRules for the language, `=N` picks an exact value, `#` is the count as given.
+ */
 export function t(key, params = {}) {
   const template = LANGS[lang][key] ?? ko[key] ?? key;
-  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  return expandPlurals(template, params).replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
 const locale = () => (lang === 'ko' ? 'ko-KR' : 'en-US');
+
+/** The number a count parameter stands for (views may pass it formatted: "1,234"). */
+function countOf(value) {
+  const n = typeof value === 'number' ? value : Number(String(value).replace(/[^\d.-]/g, ''));
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** The text from `start` (an opening brace) to its matching closing brace, and where it ends. */
+function braced(text, start) {
+  let depth = 0;
+  for (let i = start; i < text.length; i += 1) {
+    if (text[i] === '{') depth += 1;
+    else if (text[i] === '}' && --depth === 0) return [text.slice(start + 1, i), i + 1];
+  }
+  return [text.slice(start + 1), text.length];
+}
+
+function expandPlurals(template, params) {
+  if (!template.includes(', plural,')) return template;
+  const rules = new Intl.PluralRules(locale());
+  let out = '';
+  let at = 0;
+  const head = /\{(\w+), plural,/g;
+  for (let m = head.exec(template); m; m = head.exec(template)) {
+    const [body, end] = braced(template, m.index);
+    const forms = {};
+    const inner = body.slice(m[0].length - 1);
+    for (let i = 0; i < inner.length;) {
+      const open = inner.indexOf('{', i);
+      if (open < 0) break;
+      const selector = inner.slice(i, open).trim();
+      const [text, next] = braced(inner, open);
+      forms[selector] = text;
+      i = next;
+    }
+    const value = params[m[1]];
+    const n = countOf(value);
+    const form = forms[`=${n}`] ?? forms[rules.select(n)] ?? forms.other ?? '';
+    out += template.slice(at, m.index) + form.replace(/#/g, value === undefined ? '' : String(value));
+    at = end;
+    head.lastIndex = end;
+  }
+  return out + template.slice(at);
+}
 
 export function fmtNumber(n) {
   return new Intl.NumberFormat(locale()).format(Number(n) || 0);

@@ -16,6 +16,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.join(HERE, "..", "catalog.json")
 W, H = 600, 500
 MAX_IMAGE_BYTES = 35 * 1024
+# English takes about twice the characters of the same Korean (src/catalog/model.rs limits).
+FOOD_NAME_EN, DESCRIPTION_EN, DETAILS_EN = 40, 60, 600
+CATEGORY_NAME_EN, BOOK_NAME_EN, BOOK_DESCRIPTION_EN = 30, 60, 400
+
+
+def hangul(text):
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def check_english(err, owner, text, limit, line=True):
+    """Every bundled entry is translated: 1..limit characters, one line, no Hangul left."""
+    if not 1 <= len(text.strip()) <= limit or text != text.strip():
+        err(f"{owner}: English length {len(text)} (1..{limit}, trimmed)")
+    if line and "\n" in text:
+        err(f"{owner}: English text must be one line")
+    if hangul(text):
+        err(f"{owner}: English text still holds Hangul: {text!r}")
 
 
 def jpeg_size(path):
@@ -54,6 +71,10 @@ def main():
     if cat.get("format") != "ipmat-catalog" or cat.get("version") != 1:
         err("format/version must be ipmat-catalog / 1")
 
+    for c in cat["categories"]:
+        if set(c) != {"name", "name_en"}:
+            err(f"category {c.get('name')}: keys {sorted(c)}")
+        check_english(err, f"category {c['name']} name_en", c.get("name_en", ""), CATEGORY_NAME_EN)
     cats = [c["name"] for c in cat["categories"]]
     if len(cats) < 8:
         err(f"only {len(cats)} categories (need >= 8)")
@@ -74,7 +95,8 @@ def main():
     if len(set(names)) != len(names):
         err("duplicate food names")
     used_images = set()
-    keys = {"name", "description", "details", "categories", "image", "credit", "alt_image", "alt_credit"}
+    keys = {"name", "description", "details", "name_en", "description_en", "details_en",
+            "categories", "image", "credit", "alt_image", "alt_credit"}
     for f in foods:
         n = f["name"]
         if set(f) != keys:
@@ -85,6 +107,9 @@ def main():
             err(f"{n}: description length {len(f['description'])}")
         if not 1 <= len(f["details"]) <= 300:
             err(f"{n}: details length {len(f['details'])}")
+        check_english(err, f"{n} name_en", f.get("name_en", ""), FOOD_NAME_EN)
+        check_english(err, f"{n} description_en", f.get("description_en", ""), DESCRIPTION_EN)
+        check_english(err, f"{n} details_en", f.get("details_en", ""), DETAILS_EN, line=False)
         if len(f["credit"]) > 30:
             err(f"{n}: credit length {len(f['credit'])}")
         if not 1 <= len(f["categories"]) <= 3 or len(set(f["categories"])) != len(f["categories"]):
@@ -98,6 +123,9 @@ def main():
             err(f"{n}: image shared with another food: {f['image']}")
         used_images.add(f["image"])
 
+    english = [f.get("name_en", "") for f in foods]
+    if len(set(english)) != len(english):
+        err("duplicate English food names")
     for c in cats:
         if not any(c in f["categories"] for f in foods):
             warn.append(f"category {c} has no foods")
@@ -114,6 +142,14 @@ def main():
     for b in books:
         if not 1 <= len(b["name"]) <= 30:
             err(f"book {b['name']}: name length")
+        check_english(err, f"book {b['name']} name_en", b.get("name_en", ""), BOOK_NAME_EN)
+        if len(b.get("description", "")) > 200:
+            err(f"book {b['name']}: description length")
+        if b.get("description") and not b.get("description_en"):
+            err(f"book {b['name']}: a description needs its English description_en")
+        if b.get("description_en"):
+            check_english(err, f"book {b['name']} description_en", b["description_en"],
+                          BOOK_DESCRIPTION_EN, line=False)
         if not isinstance(b["priority"], int):
             err(f"book {b['name']}: priority not int")
         if not 16 <= len(b["foods"]) <= 64:

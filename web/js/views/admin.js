@@ -131,7 +131,7 @@ async function foodsTab(panel) {
       list.replaceChildren();
     }
     try {
-      const page = await get(`/foods${query({ q: search.value.trim(), limit: 30, cursor })}`);
+      const page = await get(`/foods${query({ q: search.value.trim(), limit: 30, cursor, translations: true })}`);
       for (const food of listOf(page)) list.append(foodRow(food));
       if (!list.children.length) list.append(h('li', { class: 'empty' }, t('admin.no_results')));
       cursor = page.next_cursor || null;
@@ -194,10 +194,14 @@ async function foodsTab(panel) {
 
 function foodEditor(food, categories, done) {
   const editing = Boolean(food);
-  const f = (name, opts) => field({ name, label: t(`field.${name}`), value: food?.[name] ?? '', ...opts });
+  // `name` is in the screen's language; the form edits each language's own text.
+  const f = (name, opts) => field({ name, label: t(`field.${name}`), value: food?.[`${name}_ko`] ?? food?.[name] ?? '', ...opts });
   const name = f('name', { required: true, hint: t('hint.name'), attrs: { maxlength: '15' } });
   const description = f('description', { hint: t('hint.description'), attrs: { maxlength: '30' } });
   const details = f('details', { type: 'textarea', hint: t('hint.details'), attrs: { maxlength: '300', rows: '4' } });
+  const nameEn = f('name_en', { hint: t('hint.english'), attrs: { maxlength: '40', lang: 'en' } });
+  const descriptionEn = f('description_en', { attrs: { maxlength: '60', lang: 'en' } });
+  const detailsEn = f('details_en', { type: 'textarea', attrs: { maxlength: '600', rows: '4', lang: 'en' } });
   const credit = f('credit', { hint: t('hint.credit'), attrs: { maxlength: '40' } });
   const altCredit = f('alt_credit', { attrs: { maxlength: '40' } });
   const chosen = new Set(food?.categories || []);
@@ -226,6 +230,9 @@ function foodEditor(food, categories, done) {
         name: name.input.value.trim(),
         description: description.input.value.trim(),
         details: details.input.value.trim(),
+        name_en: nameEn.input.value.trim(),
+        description_en: descriptionEn.input.value.trim(),
+        details_en: detailsEn.input.value.trim(),
         credit: credit.input.value.trim(),
         alt_credit: altCredit.input.value.trim() || null,
         categories: [...chosen],
@@ -244,7 +251,8 @@ function foodEditor(food, categories, done) {
     },
   },
   h('h2', { tabindex: '-1' }, editing ? t('admin.edit_food', { name: food.name }) : t('admin.new_food')),
-  name.wrap, description.wrap, details.wrap, credit.wrap, catBoxes, image, altImage, altCredit.wrap,
+  name.wrap, description.wrap, details.wrap, nameEn.wrap, descriptionEn.wrap, detailsEn.wrap,
+  credit.wrap, catBoxes, image, altImage, altCredit.wrap,
   errors, h('div', { class: 'row' }, save, cancel));
   return form;
 }
@@ -258,7 +266,7 @@ async function booksTab(panel) {
 
   async function load() {
     try {
-      const books = listOf(await get('/books'));
+      const books = listOf(await get('/books?translations=true'));
       replace(list, books.length ? books.map(bookRow) : h('li', { class: 'empty' }, t('home.no_books')));
     } catch (err) {
       slot.showError(err);
@@ -301,7 +309,10 @@ async function booksTab(panel) {
 /** One form for a book: name, order, cover and its foods, all kept by a single save. */
 function bookEditor(book, done) {
   const editing = Boolean(book);
-  const name = field({ name: 'name', label: t('field.book_name'), value: book?.name ?? '', required: true, attrs: { maxlength: '30' } });
+  const name = field({ name: 'name', label: t('field.book_name'), value: book?.name_ko ?? book?.name ?? '', required: true, attrs: { maxlength: '30' } });
+  const nameEn = field({ name: 'name_en', label: t('field.book_name_en'), value: book?.name_en ?? '', hint: t('hint.english'), attrs: { maxlength: '60', lang: 'en' } });
+  const about = field({ name: 'description', label: t('field.book_description'), value: book?.description_ko ?? book?.description ?? '', attrs: { maxlength: '200' } });
+  const aboutEn = field({ name: 'description_en', label: t('field.book_description_en'), value: book?.description_en ?? '', attrs: { maxlength: '400', lang: 'en' } });
   const priority = field({ name: 'priority', label: t('field.priority'), type: 'number', value: book?.priority ?? 0, hint: t('hint.priority'), attrs: { step: '1' } });
   const keys = {};
   const cover = imageUploader({ label: t('field.cover'), currentUrl: book?.cover_url, onUploaded: (img) => { keys.cover_key = img.key; }, testid: 'book-cover' });
@@ -314,7 +325,7 @@ function bookEditor(book, done) {
     onsubmit: (e) => {
       e.preventDefault();
       clearFieldErrors(form);
-      const body = { name: name.input.value.trim(), priority: Number.parseInt(priority.input.value, 10) || 0, ...keys };
+      const body = { name: name.input.value.trim(), name_en: nameEn.input.value.trim(), description: about.input.value.trim(), description_en: aboutEn.input.value.trim(), priority: Number.parseInt(priority.input.value, 10) || 0, ...keys };
       const foodIds = members.ids();
       busy(save, async () => {
         errors.clear();
@@ -335,7 +346,7 @@ function bookEditor(book, done) {
     },
   },
   h('h2', { tabindex: '-1' }, editing ? t('admin.edit_book', { name: book.name }) : t('admin.new_book')),
-  name.wrap, priority.wrap, cover, members.element, errors,
+  name.wrap, nameEn.wrap, about.wrap, aboutEn.wrap, priority.wrap, cover, members.element, errors,
   h('div', { class: 'row' }, save, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => form.remove() }, t('admin.cancel'))));
   clearOnInput(form, errors);
   return form;
@@ -375,7 +386,7 @@ async function categoriesTab(panel) {
   const slot = messageSlot();
   async function load() {
     try {
-      const categories = listOf(await get('/categories'));
+      const categories = listOf(await get('/categories?translations=true'));
       replace(list, categories.length ? categories.map(row) : h('li', { class: 'empty' }, t('admin.no_categories')));
     } catch (err) {
       slot.showError(err);
@@ -383,7 +394,7 @@ async function categoriesTab(panel) {
   }
   function row(c) {
     const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small' }, t('admin.delete'));
-    const li = h('li', null, h('span', { class: 'admin-item-text' }, h('strong', null, c.name), h('span', { class: 'meta' }, t('admin.food_count', { n: fmtNumber(c.food_count ?? 0) }))), h('span', { class: 'admin-actions' }, remove));
+    const li = h('li', null, h('span', { class: 'admin-item-text' }, h('strong', null, c.name_ko ?? c.name), h('span', { class: 'meta' }, [c.name_en, t('admin.food_count', { n: fmtNumber(c.food_count ?? 0) })].filter(Boolean).join(' · '))), h('span', { class: 'admin-actions' }, remove));
     remove.addEventListener('click', () => {
       if (!confirmDelete(c.name)) return;
       busy(remove, async () => {
@@ -398,6 +409,7 @@ async function categoriesTab(panel) {
     return li;
   }
   const name = field({ name: 'name', label: t('field.category_name'), required: true, hint: t('hint.name'), attrs: { maxlength: '15' } });
+  const nameEn = field({ name: 'name_en', label: t('field.category_name_en'), hint: t('hint.english'), attrs: { maxlength: '30', lang: 'en' } });
   const add = h('button', { type: 'submit', class: 'btn btn-primary' }, t('admin.add'));
   const errors = messageSlot();
   const form = h('form', {
@@ -409,15 +421,16 @@ async function categoriesTab(panel) {
       busy(add, async () => {
         errors.clear();
         try {
-          await post('/categories', { name: name.input.value.trim() });
+          await post('/categories', { name: name.input.value.trim(), name_en: nameEn.input.value.trim() });
           name.input.value = '';
+          nameEn.input.value = '';
           await load();
         } catch (err) {
           errors.showError(err, { conflict: 'admin.name_taken' }, showFieldErrors(form, err));
         }
       });
     },
-  }, h('h2', null, t('admin.new_category')), name.wrap, errors, add);
+  }, h('h2', null, t('admin.new_category')), name.wrap, nameEn.wrap, errors, add);
   replace(panel, form, slot, list);
   await load();
 }
