@@ -278,7 +278,7 @@ test('the question bank: every pair, searchable and paged, deleted or retired', 
   // A pair nobody's quiz asks: deleted.
   await page.getByTestId('pair-search').fill(target.right.name);
   const row = page.locator(`[data-testid="pair-list"] > li[data-pair-id="${target.id}"]`);
-  await row.getByRole('button', { name: `${target.left.name} vs ${target.right.name} 문제 지우기` }).click();
+  await row.getByRole('button', { name: `${target.left.name} vs ${target.right.name} 문제 삭제` }).click();
   await row.waitFor({ state: 'detached' });
   await page.getByText('문제를 지웠어요.').waitFor();
   const after = (await apiCall('GET', '/admin/quiz/pairs?limit=1', { token })).body;
@@ -294,7 +294,7 @@ test('the question bank: every pair, searchable and paged, deleted or retired', 
     .every((li) => li.textContent.includes(name)), used.left.name);
   const usedRow = page.locator(`[data-testid="pair-list"] > li[data-pair-id="${used.id}"]`);
   await usedRow.getByText('퀴즈 1개에 쓰임').waitFor();
-  await usedRow.getByRole('button', { name: /문제 지우기/ }).click();
+  await usedRow.getByRole('button', { name: /문제 삭제/ }).click();
   await usedRow.waitFor({ state: 'detached' });
   await page.getByText('이미 만든 퀴즈에는 그대로 남아요').waitFor();
   const detail = await apiCall('GET', `/exams/${exam.body.code}`);

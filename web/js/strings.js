@@ -150,6 +150,7 @@ export const ko = {
   'ranking.times': '{n}회 우승',
   'ranking.of': '{wins}승 / {matches}경기',
   'ranking.empty': '아직 끝난 월드컵이 없어요.',
+  'ranking.table': '음식 랭킹 표',
 
   'quiz.title': '입맛 퀴즈',
   'quiz.lead': '두 음식 중 내가 좋아하는 쪽을 골라 문제를 내고, 친구가 얼마나 맞히는지 보세요.',
@@ -498,7 +499,7 @@ export const ko = {
   'admin.pair_deleted': '문제를 지웠어요.',
   'admin.pair_retired': '문제를 뺐어요. 이미 만든 퀴즈에는 그대로 남아요.',
   'admin.confirm_delete_pair': '"{name}" 문제를 지울까요?',
-  'admin.delete_pair_label': '{name} 문제 지우기',
+  'admin.delete_pair_label': '{name} 문제 삭제',
   'admin.pair_name': '{left} vs {right}',
   'admin.book_description': '음식책 소개',
   'admin.book_saved': '"{name}"을 저장했어요 (음식 {n}개).',
@@ -655,6 +656,7 @@ export const en = {
   'ranking.times': '{n, plural, one {# title} other {# titles}}',
   'ranking.of': '{wins} won / {matches}',
   'ranking.empty': 'No finished world cups yet.',
+  'ranking.table': 'Food ranking table',
 
   'quiz.title': 'Taste quiz',
   'quiz.lead': 'Choose your favourite of each pair of foods, then see how well your friends guess.',

@@ -466,7 +466,7 @@ export async function scoreboardView(ctx) {
     h('p', { class: 'meta' }, t('quiz.n_questions', { n: board.question_count }), ' · ', t('quiz.participants', { n: board.participants.length })),
     errors,
     board.participants.length
-      ? h('div', { class: 'table-wrap' }, h('table', { class: 'ranking', 'data-testid': 'scoreboard' },
+      ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('quiz.scoreboard') }, h('table', { class: 'ranking', 'data-testid': 'scoreboard' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, t('ranking.rank')),
             h('th', { scope: 'col' }, t('quiz.participant')),

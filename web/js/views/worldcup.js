@@ -325,7 +325,8 @@ async function renderChampion(root, cup, name, ctx) {
 /** Appends the ranking table of a book: `step` rows at first, "more" shows (and fetches) more. */
 export async function fillRanking(section, bookId, highlightId, step = 10) {
   const body = h('tbody');
-  const table = h('div', { class: 'table-wrap' },
+  // Focusable, so a keyboard can scroll it when a narrow screen makes it scroll sideways.
+  const table = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': t('ranking.table') },
     h('table', { class: 'ranking', 'data-testid': 'ranking' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, t('ranking.rank')),
