@@ -11,11 +11,11 @@ export function xIntentUrl(text, url) {
   return `https://twitter.com/intent/tweet?text=${encodeURIComponent(text)}&url=${encodeURIComponent(url)}`;
 }
 
-/** A world cup's name as people say it: book names usually end in 월드컵 already. */
+/** A world cup's name as people say it: book names usually end in 월드컵 (or "world cup") already. */
 export function cupName(book) {
   const name = String(book || '').trim();
   if (!name) return t('share.cup_plain');
-  return /월드컵$/.test(name) ? name : t('share.cup', { book: name });
+  return /(월드컵|world cup)$/i.test(name) ? name : t('share.cup', { book: name });
 }
 
 /** What a champion's share says: "내 점심 메뉴 월드컵 우승은 순대! 너는?" */
