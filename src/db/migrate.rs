@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0008_worldcup_champion"),
     migration!("0010_community"),
     migration!("0011_django_imports"),
+    migration!("0013_image_variants"),
 ];
 
 impl Migration {

@@ -1,7 +1,7 @@
 //! Turning an uploaded file into a stored image: judge the format by its bytes, refuse pixel
 //! bombs before decoding, apply the EXIF orientation, shrink to fit 600×500 and re-encode
-//! (which drops every piece of metadata). Pure and synchronous: callers run it on a blocking
-//! thread.
+//! (which drops every piece of metadata), and make the lossy WebP variant of the result. Pure
+//! and synchronous: callers run it under the image bound.
 
 use std::io::Cursor;
 
@@ -27,6 +27,8 @@ pub const MAX_WIDTH: u32 = 600;
 pub const MAX_HEIGHT: u32 = 500;
 /// JPEG quality of stored images.
 pub const JPEG_QUALITY: u8 = 82;
+/// Quality of the lossy WebP variant of every stored image (libwebp's 0–100 scale).
+pub const WEBP_QUALITY: f32 = 80.0;
 
 /// How a processed image is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Processed {
     pub encoding: Encoding,
     /// The format the upload was in.
     pub source: ImageFormat,
+    /// The same pixels as lossy WebP ([`WEBP_QUALITY`], alpha kept).
+    pub webp: Vec<u8>,
 }
 
 /// Why an upload is refused.
@@ -148,13 +152,50 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ProcessError> {
         Encoding::Png => image.write_with_encoder(PngEncoder::new(&mut out)),
     };
     written.map_err(|e| ProcessError::Encode(e.to_string()))?;
+    let webp = encode_webp(&image)?;
     Ok(Processed {
+        webp,
         bytes: out,
         width: image.width(),
         height: image.height(),
         encoding,
         source: format,
     })
+}
+
+/// Encodes pixels as lossy WebP at [`WEBP_QUALITY`] with libwebp (transparent images keep
+/// their alpha channel; everything else is encoded as RGB).
+pub fn encode_webp(image: &DynamicImage) -> Result<Vec<u8>, ProcessError> {
+    let (width, height) = (image.width(), image.height());
+    // libwebp takes at most 16383 pixels a side (larger is never stored: see MAX_SIDE and
+    // the 600×500 box), and the wrapper panics on an empty picture.
+    if width == 0 || height == 0 || width > 16_383 || height > 16_383 {
+        return Err(ProcessError::Encode(format!(
+            "a {width}×{height} image cannot be encoded as WebP"
+        )));
+    }
+    let encoded = if has_transparency(image) {
+        let rgba = image.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), width, height)
+            .encode_simple(false, WEBP_QUALITY)
+            .map(|m| m.to_vec())
+    } else {
+        let rgb = image.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), width, height)
+            .encode_simple(false, WEBP_QUALITY)
+            .map(|m| m.to_vec())
+    };
+    encoded.map_err(|e| ProcessError::Encode(format!("WebP encoding failed: {e:?}")))
+}
+
+/// The WebP variant of an image already stored (a bundled or imported picture, or one
+/// stored before variants existed): decoded under the same limits as an upload and turned
+/// upright as browsers show it, at its own size.
+pub fn webp_of_stored(bytes: &[u8]) -> Result<Vec<u8>, ProcessError> {
+    let format = sniff(bytes).ok_or(ProcessError::Unsupported)?;
+    let (mut image, orientation) = decode(bytes, format)?;
+    image.apply_orientation(orientation);
+    encode_webp(&image)
 }
 
 /// Decodes the pixels (the first frame of an animation) after judging the size in the header.
