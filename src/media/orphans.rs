@@ -137,7 +137,8 @@ async fn delete_with_variant(
 }
 
 /// Deletes the stored images that no food or book names and that are older than `min_age`
-/// ([`ORPHAN_GRACE`] in the server); answers how many were deleted.
+/// ([`ORPHAN_GRACE`] in the server), with their WebP variants; answers how many images (not
+/// counting variants) were deleted.
 pub async fn sweep_orphans(
     c: &impl ConnectionTrait,
     storage: &Storage,
@@ -168,11 +169,20 @@ pub async fn sweep_orphans(
             .filter(|(image, _, _)| used.contains(image))
             .map(|(_, webp, _)| webp.clone()),
     );
+    // Variants go with their image and are not counted as images.
+    let variant_keys: HashSet<String> = recorded
+        .iter()
+        .map(|(_, webp, _)| webp.clone())
+        .chain(candidates.iter().filter_map(|k| webp_key(k)))
+        .collect();
     let mut deleted = 0;
     for key in candidates.iter().filter(|k| !keep.contains(*k)) {
-        variants::forget(c, key).await?;
-        storage.delete(key).await?;
-        deleted += 1;
+        if variant_keys.contains(key) {
+            storage.delete(key).await?;
+        } else {
+            delete_with_variant(c, storage, key).await?;
+            deleted += 1;
+        }
     }
     // Rows of variants whose image went without them (a crash between the two deletions).
     let cutoff_ms = crate::db::now_ms() - i64::try_from(min_age.as_millis()).unwrap_or(i64::MAX);

@@ -56,7 +56,7 @@ pub struct Processed {
     pub encoding: Encoding,
     /// The format the upload was in.
     pub source: ImageFormat,
-    /// The same pixels as lossy WebP ([`WEBP_QUALITY`], alpha kept).
+    /// The stored image as lossy WebP ([`WEBP_QUALITY`], alpha kept): `webp_of_stored(bytes)`.
     pub webp: Vec<u8>,
 }
 
@@ -152,7 +152,9 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ProcessError> {
         Encoding::Png => image.write_with_encoder(PngEncoder::new(&mut out)),
     };
     written.map_err(|e| ProcessError::Encode(e.to_string()))?;
-    let webp = encode_webp(&image)?;
+    // Made from the stored bytes, as for images stored without one (see `webp_of_stored`), so
+    // that a variant depends on its image alone, whichever way it was made.
+    let webp = webp_of_stored(&out)?;
     Ok(Processed {
         webp,
         bytes: out,
@@ -439,6 +441,43 @@ mod tests {
         assert_eq!((done.width, done.height), (600, 400));
         let back = image::load_from_memory(&done.bytes).unwrap();
         assert_eq!((back.width(), back.height()), (600, 400));
+    }
+
+    #[test]
+    fn every_processed_image_has_a_lossy_webp_of_the_same_pixels() {
+        let done = process(&encode(&gradient(1200, 900), ImageFormat::Jpeg)).unwrap();
+        assert_eq!(sniff(&done.webp), Some(ImageFormat::WebP));
+        // VP8 (lossy), not VP8L (lossless), in the RIFF container.
+        assert_eq!(&done.webp[12..16], b"VP8 ", "lossy WebP");
+        let back = image::load_from_memory_with_format(&done.webp, ImageFormat::WebP).unwrap();
+        assert_eq!((back.width(), back.height()), (600, 450));
+        let jpeg = image::load_from_memory(&done.bytes).unwrap().to_rgb8();
+        let webp = back.to_rgb8();
+        let diff: u64 = jpeg
+            .as_raw()
+            .iter()
+            .zip(webp.as_raw())
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        let mean = diff as f64 / jpeg.as_raw().len() as f64;
+        assert!(mean < 4.0, "the WebP shows the same picture (mean difference {mean})");
+
+        let mut clear = RgbaImage::from_pixel(40, 30, Rgba([200, 0, 0, 255]));
+        for x in 0..20 {
+            clear.put_pixel(x, 0, Rgba([0, 0, 0, 0]));
+        }
+        let done = process(&encode(&DynamicImage::ImageRgba8(clear), ImageFormat::Png)).unwrap();
+        let back = image::load_from_memory(&done.webp).unwrap().to_rgba8();
+        assert_eq!(back.get_pixel(0, 0).0[3], 0, "transparency is kept");
+        assert_eq!(back.get_pixel(30, 20).0[3], 255);
+    }
+
+    #[test]
+    fn stored_images_get_their_webp_upright_and_at_their_own_size() {
+        let webp = webp_of_stored(&encode(&gradient(640, 480), ImageFormat::Jpeg)).unwrap();
+        let back = image::load_from_memory_with_format(&webp, ImageFormat::WebP).unwrap();
+        assert_eq!((back.width(), back.height()), (640, 480));
+        assert_eq!(webp_of_stored(b"not an image"), Err(ProcessError::Unsupported));
     }
 
     #[test]
