@@ -210,7 +210,11 @@ async fn fetch_webp(app: &TestApp, url: &str) -> DynamicImage {
         headers["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    assert_eq!((&bytes[..4], &bytes[8..12]), (&b"RIFF"[..], &b"WEBP"[..]), "{url}");
+    assert_eq!(
+        (&bytes[..4], &bytes[8..12]),
+        (&b"RIFF"[..], &b"WEBP"[..]),
+        "{url}"
+    );
     assert!(
         bytes.windows(4).any(|w| w == b"VP8 "),
         "{url}: lossy WebP (a VP8 chunk)"
@@ -763,13 +767,19 @@ async fn uploads_go_to_an_s3_bucket_and_urls_use_the_media_base_url() {
         .await
         .unwrap();
     let (status, old) = app
-        .post("/api/v1/foods", Some(&admin), json!({"name": "잡채", "image_key": old_key}))
+        .post(
+            "/api/v1/foods",
+            Some(&admin),
+            json!({"name": "잡채", "image_key": old_key}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{old}");
     assert_eq!(old["image_webp_url"], Value::Null);
     let bound = ipmat::media::image_bound();
     assert_eq!(
-        ipmat::media::backfill_webp(&app.db, &storage, &bound).await.unwrap(),
+        ipmat::media::backfill_webp(&app.db, &storage, &bound)
+            .await
+            .unwrap(),
         1
     );
     let (_, old) = app.get(&format!("/api/v1/foods/{}", old["id"])).await;
@@ -794,9 +804,8 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
     let exists = |key: &str| app.media_dir.join(key).exists();
-    let variants_of = |key: &str| {
-        format!("SELECT COUNT(*) FROM image_variants WHERE image_key = '{key}'")
-    };
+    let variants_of =
+        |key: &str| format!("SELECT COUNT(*) FROM image_variants WHERE image_key = '{key}'");
 
     // An opaque photo: its WebP has the JPEG's size and shows the same picture.
     let original = photo(1200, 900);
@@ -804,8 +813,13 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
     assert_eq!(status, StatusCode::CREATED, "{a}");
     let a_key = a["key"].as_str().unwrap().to_owned();
     let a_webp = media_key(&a["webp_url"]);
-    assert_eq!(a_webp, format!("{}.webp", a_key.strip_suffix(".jpg").unwrap()));
-    let webp = fetch_webp(&app, a["webp_url"].as_str().unwrap()).await.to_rgb8();
+    assert_eq!(
+        a_webp,
+        format!("{}.webp", a_key.strip_suffix(".jpg").unwrap())
+    );
+    let webp = fetch_webp(&app, a["webp_url"].as_str().unwrap())
+        .await
+        .to_rgb8();
     assert_eq!(webp.dimensions(), (600, 450));
     let (_, _, jpeg) = fetch(&app, a["url"].as_str().unwrap()).await;
     let jpeg = image::load_from_memory(&jpeg).unwrap().to_rgb8();
@@ -816,7 +830,10 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
         .map(|(x, y)| u64::from(x.abs_diff(*y)))
         .sum();
     let mean = diff as f64 / jpeg.as_raw().len() as f64;
-    assert!(mean < 6.0, "the WebP shows the JPEG's picture (mean difference {mean})");
+    assert!(
+        mean < 6.0,
+        "the WebP shows the JPEG's picture (mean difference {mean})"
+    );
     assert_eq!(app.scalar(&variants_of(&a_key)).await, 1);
 
     // A transparent PNG keeps its alpha in the WebP.
@@ -834,9 +851,15 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
     assert_eq!(status, StatusCode::CREATED, "{b}");
     let b_key = b["key"].as_str().unwrap().to_owned();
     assert!(b_key.ends_with(".png"), "{b_key}");
-    let alpha = fetch_webp(&app, b["webp_url"].as_str().unwrap()).await.to_rgba8();
+    let alpha = fetch_webp(&app, b["webp_url"].as_str().unwrap())
+        .await
+        .to_rgba8();
     assert_eq!(alpha.dimensions(), (200, 100));
-    assert_eq!(alpha.get_pixel(10, 0).0[3], 0, "transparent stays transparent");
+    assert_eq!(
+        alpha.get_pixel(10, 0).0[3],
+        0,
+        "transparent stays transparent"
+    );
     assert_eq!(alpha.get_pixel(150, 50).0[3], 255);
     let c_key = stored(&app, &admin, &encode(&photo(300, 200), ImageFormat::Jpeg)).await;
     let c_webp = format!("{}.webp", c_key.strip_suffix(".jpg").unwrap());
@@ -887,7 +910,11 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
     let (_, alone) = app.get(&format!("/api/v1/foods/{food_id}")).await;
     assert_eq!(alone["alt_image_webp_url"], b["webp_url"]);
     // Every WebP the API names is there.
-    for url in [&served["image_webp_url"], &served["alt_image_webp_url"], &detail["cover_webp_url"]] {
+    for url in [
+        &served["image_webp_url"],
+        &served["alt_image_webp_url"],
+        &detail["cover_webp_url"],
+    ] {
         fetch_webp(&app, url.as_str().unwrap()).await;
     }
 
@@ -903,14 +930,20 @@ async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: E
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(media_key(&body["image_webp_url"]), c_webp);
     assert_eq!(body["alt_image_webp_url"], Value::Null);
-    assert!(!exists(&a_key) && !exists(&a_webp), "A and its WebP are gone");
+    assert!(
+        !exists(&a_key) && !exists(&a_webp),
+        "A and its WebP are gone"
+    );
     assert!(!exists(&b_key) && !exists(&media_key(&b["webp_url"])));
     assert_eq!(app.scalar(&variants_of(&a_key)).await, 0);
     assert_eq!(app.scalar(&variants_of(&b_key)).await, 0);
     let (status, _, _) = fetch(&app, a["webp_url"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The last user of C goes: so do C, its WebP and its row.
-    for path in [format!("/api/v1/books/{book_id}"), format!("/api/v1/foods/{food_id}")] {
+    for path in [
+        format!("/api/v1/books/{book_id}"),
+        format!("/api/v1/foods/{food_id}"),
+    ] {
         let (status, _) = app
             .call(reqwest::Method::DELETE, &path, Some(&admin), None)
             .await;
@@ -936,7 +969,11 @@ async fn pictures_stored_before_webp_get_theirs_from_the_backfill(engine: Engine
     storage.put(cover_key, old_cover.into()).await.unwrap();
     let unused = stored(&app, &admin, &encode(&photo(30, 20), ImageFormat::Jpeg)).await;
     let (status, food) = app
-        .post("/api/v1/foods", Some(&admin), json!({"name": "잡채", "image_key": photo_key}))
+        .post(
+            "/api/v1/foods",
+            Some(&admin),
+            json!({"name": "잡채", "image_key": photo_key}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{food}");
     let id = food["id"].as_i64().unwrap();
@@ -955,10 +992,14 @@ async fn pictures_stored_before_webp_get_theirs_from_the_backfill(engine: Engine
 
     // The backfill makes the two missing ones (not the unused upload's, which has its own),
     // once.
-    let made = ipmat::media::backfill_webp(&app.db, &storage, &bound).await.unwrap();
+    let made = ipmat::media::backfill_webp(&app.db, &storage, &bound)
+        .await
+        .unwrap();
     assert_eq!(made, 2);
     assert_eq!(
-        ipmat::media::backfill_webp(&app.db, &storage, &bound).await.unwrap(),
+        ipmat::media::backfill_webp(&app.db, &storage, &bound)
+            .await
+            .unwrap(),
         0,
         "nothing is made twice"
     );
@@ -970,7 +1011,10 @@ async fn pictures_stored_before_webp_get_theirs_from_the_backfill(engine: Engine
     let cover = fetch_webp(&app, detail["cover_webp_url"].as_str().unwrap()).await;
     assert_eq!((cover.width(), cover.height()), (320, 200));
     let food_url = &detail["foods"][0]["image_webp_url"];
-    assert_eq!(media_key(food_url), "img/0123456789abcdef0123456789abcdef.webp");
+    assert_eq!(
+        media_key(food_url),
+        "img/0123456789abcdef0123456789abcdef.webp"
+    );
     let picture = fetch_webp(&app, food_url.as_str().unwrap()).await;
     assert_eq!((picture.width(), picture.height()), (600, 450));
     assert!(app.media_dir.join(&unused).exists());
@@ -1175,7 +1219,11 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
     )
     .await;
     let left = stored_files(&app.media_dir, "seed");
-    assert_eq!(left.len(), 2, "only the book cover and its WebP are left: {left:?}");
+    assert_eq!(
+        left.len(),
+        2,
+        "only the book cover and its WebP are left: {left:?}"
+    );
     assert!(left.iter().all(|f| f.contains("-cover.")), "{left:?}");
 }
 
@@ -1220,11 +1268,17 @@ async fn the_sweep_removes_only_old_images_nothing_uses(engine: Engine) {
             .unwrap(),
         1
     );
-    let webp = |key: &str| app.media_dir.join(format!("{}.webp", key.strip_suffix(".jpg").unwrap()));
+    let webp = |key: &str| {
+        app.media_dir
+            .join(format!("{}.webp", key.strip_suffix(".jpg").unwrap()))
+    };
     assert!(!app.media_dir.join(&unused).exists());
     assert!(!webp(&unused).exists(), "its WebP went with it");
     assert!(app.media_dir.join(&used).exists() && app.media_dir.join(&cover).exists());
-    assert!(webp(&used).exists() && webp(&cover).exists(), "the WebP of used pictures stay");
+    assert!(
+        webp(&used).exists() && webp(&cover).exists(),
+        "the WebP of used pictures stay"
+    );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM image_variants").await, 2);
     assert!(app.media_dir.join("other/keep.jpg").exists());
     assert_eq!(

@@ -460,7 +460,10 @@ mod tests {
             .map(|(a, b)| u64::from(a.abs_diff(*b)))
             .sum();
         let mean = diff as f64 / jpeg.as_raw().len() as f64;
-        assert!(mean < 4.0, "the WebP shows the same picture (mean difference {mean})");
+        assert!(
+            mean < 4.0,
+            "the WebP shows the same picture (mean difference {mean})"
+        );
 
         let mut clear = RgbaImage::from_pixel(40, 30, Rgba([200, 0, 0, 255]));
         for x in 0..20 {
@@ -477,7 +480,10 @@ mod tests {
         let webp = webp_of_stored(&encode(&gradient(640, 480), ImageFormat::Jpeg)).unwrap();
         let back = image::load_from_memory_with_format(&webp, ImageFormat::WebP).unwrap();
         assert_eq!((back.width(), back.height()), (640, 480));
-        assert_eq!(webp_of_stored(b"not an image"), Err(ProcessError::Unsupported));
+        assert_eq!(
+            webp_of_stored(b"not an image"),
+            Err(ProcessError::Unsupported)
+        );
     }
 
     #[test]

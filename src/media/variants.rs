@@ -45,7 +45,11 @@ struct VariantRow {
 
 /// Records that `image_key` has its WebP variant stored under `webp_key` (call after both
 /// are stored; recording twice is harmless).
-pub async fn record(c: &impl ConnectionTrait, image_key: &str, webp_key: &str) -> Result<(), DbErr> {
+pub async fn record(
+    c: &impl ConnectionTrait,
+    image_key: &str,
+    webp_key: &str,
+) -> Result<(), DbErr> {
     let sql = insert_ignore_sql(
         c.get_database_backend(),
         "INTO image_variants (image_key, webp_key, created_at) VALUES (?, ?, ?)",
@@ -166,7 +170,10 @@ pub async fn backfill(
         };
         let busy = bound.stats();
         if busy.waiting > 0 {
-            tracing::info!(made, "uploads are waiting for the image bound; the WebP backfill goes on later");
+            tracing::info!(
+                made,
+                "uploads are waiting for the image bound; the WebP backfill goes on later"
+            );
             break;
         }
         match make_variant(c, storage, bound, &key, bytes).await {
