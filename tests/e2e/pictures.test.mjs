@@ -113,3 +113,32 @@ test('a browser that takes no WebP gets the JPEG from the same markup', { timeou
   assert.ok(cover.natural > 0);
   await context.close();
 });
+
+test('offline, the service worker answers a WebP not seen yet with its cached JPEG, else a tile', { timeout: 30000 }, async () => {
+  const books = (await apiCall('GET', '/books')).body;
+  const list = Array.isArray(books) ? books : books.items;
+  const [book, other] = list.filter((b) => b.cover_webp_url);
+  const context = await phone(browser);
+  const page = await openPage(context);
+  // A browser that saw the JPEG (as before WebP existed): the worker cached it.
+  await page.addInitScript(() => {
+    const take = HTMLSourceElement.prototype.setAttribute;
+    HTMLSourceElement.prototype.setAttribute = function setAttribute(name, value) {
+      return take.call(this, name, name === 'type' && value === 'image/webp' ? 'image/x-not-supported' : value);
+    };
+  });
+  await page.goto(`/books/${book.id}`);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: book.name }).waitFor();
+  await loaded(page, 'img.book-hero');
+  assert.ok(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), 'the worker controls the page');
+  assert.equal((await picturesOf(page, 'img.book-hero'))[0].current, book.cover_url);
+
+  await context.setOffline(true);
+  const typeOf = (url) => page.evaluate(async (u) => (await fetch(u)).headers.get('content-type'), url);
+  assert.equal(await typeOf(book.cover_webp_url), 'image/jpeg', 'the cached JPEG of the same picture');
+  assert.equal(await typeOf(other.cover_webp_url), 'image/svg+xml', 'a plain tile for a picture never seen');
+  await context.setOffline(false);
+  await context.close();
+});
