@@ -67,6 +67,12 @@ pub async fn run(state: AppState) {
             Ok(false) => tracing::debug!("another replica is sweeping; skipped"),
             Err(e) => tracing::warn!(error = %e, "could not take the sweep lock"),
         }
+        // Outside the sweep's lock (which a transaction holds): every replica makes the WebP
+        // variants still missing, one at a time under its image bound.
+        let (db, storage, bound) = (&state.db, &state.storage, &state.image_work);
+        if let Err(e) = crate::media::backfill_webp(db, storage, bound).await {
+            tracing::warn!(error = ?e, "could not make the missing WebP variants");
+        }
     }
 }
 

@@ -355,10 +355,12 @@ pub async fn import(
         if !keys.contains_key(file) {
             let bytes = source.read(file)?;
             let key = image_key(file, &bytes)?;
+            let bytes = Bytes::from(bytes);
             if !storage.exists(&key).await? {
-                storage.put(&key, Bytes::from(bytes)).await?;
+                storage.put(&key, bytes.clone()).await?;
                 report.images_stored += 1;
             }
+            crate::media::ensure_variant(db, storage, &key, bytes).await;
             keys.insert(file.clone(), key);
         }
         done += 1;

@@ -34,7 +34,11 @@ async fn the_bundled_catalog_is_served_in_order(engine: Engine) {
         let count = b["food_count"].as_i64().unwrap();
         assert!((16..=64).contains(&count), "{b}");
         assert_eq!(b["play_count"], 0);
-        assert!(b["cover_url"].as_str().unwrap().starts_with("/media/seed/"));
+        let cover = b["cover_url"].as_str().unwrap();
+        assert!(cover.starts_with("/media/seed/"));
+        // The bundled pictures get their WebP when the catalog is loaded.
+        let webp = format!("{}.webp", cover.strip_suffix(".jpg").unwrap());
+        assert_eq!(b["cover_webp_url"], webp.as_str(), "{b}");
     }
 
     let id = books[0]["id"].as_i64().unwrap();
@@ -57,6 +61,8 @@ async fn the_bundled_catalog_is_served_in_order(engine: Engine) {
         "alt_image_url",
         "alt_credit",
         "categories",
+        "image_webp_url",
+        "alt_image_webp_url",
     ] {
         assert!(food.get(field).is_some(), "food has {field}: {food}");
     }

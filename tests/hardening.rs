@@ -440,6 +440,7 @@ async fn the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts(engine: En
         .await
         .unwrap();
     let held = match engine {
+        // The sweep's lock name includes the database's (two sites may share one server).
         Engine::MySql => Some((
             "SELECT GET_LOCK(CONCAT('ipmat_sweep:', DATABASE()), 0)",
             "DO RELEASE_LOCK(CONCAT('ipmat_sweep:', DATABASE()))",

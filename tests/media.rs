@@ -1,5 +1,6 @@
 //! Images: uploads and their refusals, `/media`, both storage backends (a folder and a real
-//! S3-protocol server), orphan clean-up, and catalog export/import round trips.
+//! S3-protocol server), WebP variants and their backfill, orphan clean-up, and catalog
+//! export/import round trips.
 //!
 //! Storage-only behaviour runs on SQLite; whatever reads or writes rows runs on every engine.
 
@@ -17,6 +18,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 on_all_engines!(
+    uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them,
+    pictures_stored_before_webp_get_theirs_from_the_backfill,
     replaced_and_deleted_images_are_removed_once_unused,
     the_sweep_removes_only_old_images_nothing_uses,
     export_then_import_reproduces_the_catalog,
@@ -197,6 +200,36 @@ fn stored_files(dir: &Path, folder: &str) -> Vec<String> {
     names
 }
 
+/// Fetches a WebP variant: served as `image/webp` with the media headers and decodable;
+/// answers the decoded picture.
+async fn fetch_webp(app: &TestApp, url: &str) -> DynamicImage {
+    let (status, headers, bytes) = fetch(app, url).await;
+    assert_eq!(status, StatusCode::OK, "{url}");
+    assert_eq!(headers["content-type"], "image/webp", "{url}");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        (&bytes[..4], &bytes[8..12]),
+        (&b"RIFF"[..], &b"WEBP"[..]),
+        "{url}"
+    );
+    assert!(
+        bytes.windows(4).any(|w| w == b"VP8 "),
+        "{url}: lossy WebP (a VP8 chunk)"
+    );
+    image::load_from_memory_with_format(&bytes, ImageFormat::WebP).unwrap()
+}
+
+/// The `/media/…` path of a URL the API answers.
+fn media_key(url: &Value) -> String {
+    url.as_str()
+        .and_then(|u| u.strip_prefix("/media/"))
+        .unwrap_or_else(|| panic!("not a media URL: {url}"))
+        .to_owned()
+}
+
 // ---------------------------------------------------------------------------------------
 // Uploads
 
@@ -217,7 +250,13 @@ async fn uploads_need_a_signed_in_member() {
     // Members upload for their community books (the daily quota: tests/community.rs).
     let (status, image) = post_image(&app, Some(&member), &content_type, body).await;
     assert_eq!(status, StatusCode::CREATED, "{image}");
-    assert_eq!(stored_files(&app.media_dir, "img").len(), 1);
+    let key = image["key"].as_str().unwrap();
+    let webp = format!("{}.webp", key.strip_suffix(".jpg").unwrap());
+    assert_eq!(
+        stored_files(&app.media_dir, "img"),
+        [&key["img/".len()..], &webp["img/".len()..]],
+        "the picture and its WebP"
+    );
 }
 
 #[tokio::test]
@@ -274,7 +313,11 @@ async fn uploads_are_shrunk_to_fit_600_by_500_and_served_with_cache_headers() {
     }
     // The same picture again is a new image under a new key.
     stored(&app, &admin, &encode(&photo(300, 200), ImageFormat::Jpeg)).await;
-    assert_eq!(stored_files(&app.media_dir, "img").len(), cases.len() + 1);
+    assert_eq!(
+        stored_files(&app.media_dir, "img").len(),
+        2 * (cases.len() + 1),
+        "each with its WebP"
+    );
 }
 
 #[tokio::test]
@@ -643,6 +686,15 @@ async fn uploads_go_to_an_s3_bucket_and_urls_use_the_media_base_url() {
     );
     let object = root.join("ipmat-media/prod").join(&key);
     let in_bucket = std::fs::read(&object).expect("the object is in the bucket, under the prefix");
+    let webp_key = format!("{}.webp", key.strip_suffix(".jpg").unwrap());
+    assert_eq!(
+        body["webp_url"],
+        format!("https://cdn.example.com/ipmat/{webp_key}")
+    );
+    let webp_object = root.join("ipmat-media/prod").join(&webp_key);
+    assert!(webp_object.exists(), "the WebP is in the bucket too");
+    let picture = fetch_webp(&app, &format!("/media/{webp_key}")).await;
+    assert_eq!((picture.width(), picture.height()), (600, 450));
     assert!(
         !app.media_dir.join(&key).exists(),
         "nothing is written locally"
@@ -671,6 +723,7 @@ async fn uploads_go_to_an_s3_bucket_and_urls_use_the_media_base_url() {
         food["image_url"],
         format!("https://cdn.example.com/ipmat/{key}")
     );
+    assert_eq!(food["image_webp_url"], body["webp_url"]);
     let (status, problem) = app
         .post(
             "/api/v1/foods",
@@ -692,11 +745,12 @@ async fn uploads_go_to_an_s3_bucket_and_urls_use_the_media_base_url() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(!object.exists(), "the object left the bucket");
+    assert!(!webp_object.exists(), "so did its WebP");
 
-    // The sweep lists the bucket too.
+    // The sweep lists the bucket too, and takes the WebP with its picture.
     let young = stored(&app, &admin, &encode(&photo(10, 10), ImageFormat::Jpeg)).await;
     let storage = Storage::from_config(&app.config).await.unwrap();
-    assert_eq!(storage.list("img/").await.unwrap().len(), 1);
+    assert_eq!(storage.list("img/").await.unwrap().len(), 2);
     assert_eq!(
         ipmat::media::sweep_orphans(&app.db, &storage, Duration::ZERO)
             .await
@@ -704,12 +758,302 @@ async fn uploads_go_to_an_s3_bucket_and_urls_use_the_media_base_url() {
         1
     );
     assert!(!root.join("ipmat-media/prod").join(&young).exists());
+    assert!(storage.list("img/").await.unwrap().is_empty());
+
+    // A picture stored in the bucket before variants existed gets one from the backfill.
+    let old_key = "img/00112233445566778899aabbccddeeff.jpg";
+    storage
+        .put(old_key, encode(&photo(400, 300), ImageFormat::Jpeg).into())
+        .await
+        .unwrap();
+    let (status, old) = app
+        .post(
+            "/api/v1/foods",
+            Some(&admin),
+            json!({"name": "잡채", "image_key": old_key}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{old}");
+    assert_eq!(old["image_webp_url"], Value::Null);
+    let bound = ipmat::media::image_bound();
+    assert_eq!(
+        ipmat::media::backfill_webp(&app.db, &storage, &bound)
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, old) = app.get(&format!("/api/v1/foods/{}", old["id"])).await;
+    assert_eq!(
+        old["image_webp_url"],
+        "https://cdn.example.com/ipmat/img/00112233445566778899aabbccddeeff.webp"
+    );
+    let picture = fetch_webp(&app, "/media/img/00112233445566778899aabbccddeeff.webp").await;
+    assert_eq!((picture.width(), picture.height()), (400, 300));
 
     // A missing bucket makes the instance unready.
     std::fs::remove_dir_all(root.join("ipmat-media")).unwrap();
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     std::fs::remove_dir_all(&root).ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// WebP variants
+
+async fn uploads_get_a_webp_that_the_api_lists_and_that_goes_with_them(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let exists = |key: &str| app.media_dir.join(key).exists();
+    let variants_of =
+        |key: &str| format!("SELECT COUNT(*) FROM image_variants WHERE image_key = '{key}'");
+
+    // An opaque photo: its WebP has the JPEG's size and shows the same picture.
+    let original = photo(1200, 900);
+    let (status, a) = upload(&app, &admin, "a.jpg", &encode(&original, ImageFormat::Jpeg)).await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let a_key = a["key"].as_str().unwrap().to_owned();
+    let a_webp = media_key(&a["webp_url"]);
+    assert_eq!(
+        a_webp,
+        format!("{}.webp", a_key.strip_suffix(".jpg").unwrap())
+    );
+    let webp = fetch_webp(&app, a["webp_url"].as_str().unwrap())
+        .await
+        .to_rgb8();
+    assert_eq!(webp.dimensions(), (600, 450));
+    let (_, _, jpeg) = fetch(&app, a["url"].as_str().unwrap()).await;
+    let jpeg = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    let diff: u64 = jpeg
+        .as_raw()
+        .iter()
+        .zip(webp.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    let mean = diff as f64 / jpeg.as_raw().len() as f64;
+    assert!(
+        mean < 6.0,
+        "the WebP shows the JPEG's picture (mean difference {mean})"
+    );
+    assert_eq!(app.scalar(&variants_of(&a_key)).await, 1);
+
+    // A transparent PNG keeps its alpha in the WebP.
+    let mut clear = RgbaImage::from_pixel(200, 100, Rgba([10, 200, 10, 255]));
+    for x in 0..100 {
+        clear.put_pixel(x, 0, Rgba([0, 0, 0, 0]));
+    }
+    let (status, b) = upload(
+        &app,
+        &admin,
+        "b.png",
+        &encode(&DynamicImage::ImageRgba8(clear), ImageFormat::Png),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let b_key = b["key"].as_str().unwrap().to_owned();
+    assert!(b_key.ends_with(".png"), "{b_key}");
+    let alpha = fetch_webp(&app, b["webp_url"].as_str().unwrap())
+        .await
+        .to_rgba8();
+    assert_eq!(alpha.dimensions(), (200, 100));
+    assert_eq!(
+        alpha.get_pixel(10, 0).0[3],
+        0,
+        "transparent stays transparent"
+    );
+    assert_eq!(alpha.get_pixel(150, 50).0[3], 255);
+    let c_key = stored(&app, &admin, &encode(&photo(300, 200), ImageFormat::Jpeg)).await;
+    let c_webp = format!("{}.webp", c_key.strip_suffix(".jpg").unwrap());
+
+    // The API names each variant next to its picture, and only where there is one.
+    let (status, food) = app
+        .post(
+            "/api/v1/foods",
+            Some(&admin),
+            json!({"name": "비빔밥", "image_key": a_key, "alt_image_key": b_key}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{food}");
+    assert_eq!(food["image_webp_url"], a["webp_url"]);
+    assert_eq!(food["alt_image_webp_url"], b["webp_url"]);
+    let (_, plain) = app
+        .post("/api/v1/foods", Some(&admin), json!({"name": "물냉면"}))
+        .await;
+    assert_eq!(plain["image_webp_url"], Value::Null, "{plain}");
+    assert_eq!(plain["alt_image_webp_url"], Value::Null, "{plain}");
+    let (food_id, plain_id) = (food["id"].as_i64().unwrap(), plain["id"].as_i64().unwrap());
+    let (status, book) = app
+        .post(
+            "/api/v1/books",
+            Some(&admin),
+            json!({"name": "책", "cover_key": c_key, "food_ids": [food_id, plain_id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{book}");
+    let book_id = book["id"].as_i64().unwrap();
+    let (_, detail) = app.get(&format!("/api/v1/books/{book_id}")).await;
+    assert_eq!(media_key(&detail["cover_webp_url"]), c_webp);
+    let (_, books) = app.get("/api/v1/books").await;
+    let listed = books
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == book_id)
+        .unwrap();
+    assert_eq!(listed["cover_webp_url"], detail["cover_webp_url"]);
+    let served = detail["foods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == food_id)
+        .unwrap();
+    assert_eq!(served["image_webp_url"], a["webp_url"]);
+    let (_, alone) = app.get(&format!("/api/v1/foods/{food_id}")).await;
+    assert_eq!(alone["alt_image_webp_url"], b["webp_url"]);
+    // Every WebP the API names is there.
+    for url in [
+        &served["image_webp_url"],
+        &served["alt_image_webp_url"],
+        &detail["cover_webp_url"],
+    ] {
+        fetch_webp(&app, url.as_str().unwrap()).await;
+    }
+
+    // Replacing a picture deletes it with its WebP and its row; the cover stays in use.
+    let (status, body) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/foods/{food_id}"),
+            Some(&admin),
+            Some(json!({"image_key": c_key, "alt_image_key": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(media_key(&body["image_webp_url"]), c_webp);
+    assert_eq!(body["alt_image_webp_url"], Value::Null);
+    assert!(
+        !exists(&a_key) && !exists(&a_webp),
+        "A and its WebP are gone"
+    );
+    assert!(!exists(&b_key) && !exists(&media_key(&b["webp_url"])));
+    assert_eq!(app.scalar(&variants_of(&a_key)).await, 0);
+    assert_eq!(app.scalar(&variants_of(&b_key)).await, 0);
+    let (status, _, _) = fetch(&app, a["webp_url"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The last user of C goes: so do C, its WebP and its row.
+    for path in [
+        format!("/api/v1/books/{book_id}"),
+        format!("/api/v1/foods/{food_id}"),
+    ] {
+        let (status, _) = app
+            .call(reqwest::Method::DELETE, &path, Some(&admin), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(exists(&c_key), path.contains("books"), "{path}");
+        assert_eq!(exists(&c_webp), path.contains("books"), "{path}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM image_variants").await, 0);
+    assert!(stored_files(&app.media_dir, "img").is_empty());
+}
+
+async fn pictures_stored_before_webp_get_theirs_from_the_backfill(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.admin().await;
+    let storage = Storage::from_config(&app.config).await.unwrap();
+    let bound = ipmat::media::image_bound();
+    // Pictures stored by a release without variants: in the storage, named by rows, no WebP.
+    let old_photo = encode(&photo(600, 450), ImageFormat::Jpeg);
+    let old_cover = encode(&photo(320, 200), ImageFormat::Jpeg);
+    let photo_key = "img/0123456789abcdef0123456789abcdef.jpg";
+    let cover_key = "seed/0123456789abcdef-old-cover.jpg";
+    storage.put(photo_key, old_photo.into()).await.unwrap();
+    storage.put(cover_key, old_cover.into()).await.unwrap();
+    let unused = stored(&app, &admin, &encode(&photo(30, 20), ImageFormat::Jpeg)).await;
+    let (status, food) = app
+        .post(
+            "/api/v1/foods",
+            Some(&admin),
+            json!({"name": "잡채", "image_key": photo_key}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{food}");
+    let id = food["id"].as_i64().unwrap();
+    let (status, book) = app
+        .post(
+            "/api/v1/books",
+            Some(&admin),
+            json!({"name": "옛 책", "cover_key": cover_key, "food_ids": [id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{book}");
+    let book_id = book["id"].as_i64().unwrap();
+    // No page points at a WebP that does not exist.
+    assert_eq!(food["image_webp_url"], Value::Null, "{food}");
+    assert_eq!(book["cover_webp_url"], Value::Null, "{book}");
+
+    // The backfill makes the two missing ones (not the unused upload's, which has its own),
+    // once.
+    let made = ipmat::media::backfill_webp(&app.db, &storage, &bound)
+        .await
+        .unwrap();
+    assert_eq!(made, 2);
+    assert_eq!(
+        ipmat::media::backfill_webp(&app.db, &storage, &bound)
+            .await
+            .unwrap(),
+        0,
+        "nothing is made twice"
+    );
+    let (_, detail) = app.get(&format!("/api/v1/books/{book_id}")).await;
+    assert_eq!(
+        media_key(&detail["cover_webp_url"]),
+        "seed/0123456789abcdef-old-cover.webp"
+    );
+    let cover = fetch_webp(&app, detail["cover_webp_url"].as_str().unwrap()).await;
+    assert_eq!((cover.width(), cover.height()), (320, 200));
+    let food_url = &detail["foods"][0]["image_webp_url"];
+    assert_eq!(
+        media_key(food_url),
+        "img/0123456789abcdef0123456789abcdef.webp"
+    );
+    let picture = fetch_webp(&app, food_url.as_str().unwrap()).await;
+    assert_eq!((picture.width(), picture.height()), (600, 450));
+    assert!(app.media_dir.join(&unused).exists());
+
+    // At start: a database whose variant went missing gets it back from the maintenance
+    // round that runs when the server starts.
+    app.call(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/books/{book_id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    ipmat::db::exec(
+        &app.db,
+        "DELETE FROM image_variants WHERE image_key = ?",
+        vec![photo_key.into()],
+    )
+    .await
+    .unwrap();
+    storage
+        .delete("img/0123456789abcdef0123456789abcdef.webp")
+        .await
+        .unwrap();
+    let (_, food) = app.get(&format!("/api/v1/foods/{id}")).await;
+    assert_eq!(food["image_webp_url"], Value::Null, "{food}");
+    let app = app.restart(&[("IPMAT_SEED", "off")]).await;
+    let mut filled = Value::Null;
+    for _ in 0..100 {
+        let (_, food) = app.get(&format!("/api/v1/foods/{id}")).await;
+        filled = food["image_webp_url"].clone();
+        if !filled.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(filled.is_string(), "the start made the WebP again");
+    let picture = fetch_webp(&app, filled.as_str().unwrap()).await;
+    assert_eq!((picture.width(), picture.height()), (600, 450));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -789,7 +1133,9 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let webp = |key: &str| format!("{}.webp", key.strip_suffix(".jpg").unwrap());
     assert!(exists(&a) && !exists(&b) && exists(&c));
+    assert!(exists(&webp(&a)) && !exists(&webp(&b)) && exists(&webp(&c)));
     // A patch that leaves the images alone deletes nothing.
     patch(
         format!("/api/v1/foods/{two}"),
@@ -807,7 +1153,7 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(!exists(&a));
+    assert!(!exists(&a) && !exists(&webp(&a)));
     // C is the cover and food one's image: changing the cover keeps it, deleting the food
     // then removes it.
     let d = stored(&app, &admin, &encode(&photo(13, 10), ImageFormat::Jpeg)).await;
@@ -844,7 +1190,8 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
     .await
     .unwrap();
     let seeds = stored_files(&app.media_dir, "seed");
-    assert_eq!(seeds.len(), 2, "{seeds:?}");
+    assert_eq!(seeds.len(), 4, "two pictures and their WebP: {seeds:?}");
+    assert_eq!(seeds.iter().filter(|s| s.ends_with(".webp")).count(), 2);
     let (_, foods) = app.get("/api/v1/foods").await;
     let ids: Vec<i64> = foods["items"]
         .as_array()
@@ -861,7 +1208,7 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
     .await;
     assert_eq!(
         stored_files(&app.media_dir, "seed").len(),
-        2,
+        4,
         "the other food still uses it"
     );
     app.call(
@@ -871,11 +1218,13 @@ async fn replaced_and_deleted_images_are_removed_once_unused(engine: Engine) {
         None,
     )
     .await;
+    let left = stored_files(&app.media_dir, "seed");
     assert_eq!(
-        stored_files(&app.media_dir, "seed").len(),
-        1,
-        "only the book cover is left"
+        left.len(),
+        2,
+        "only the book cover and its WebP are left: {left:?}"
     );
+    assert!(left.iter().all(|f| f.contains("-cover.")), "{left:?}");
 }
 
 async fn the_sweep_removes_only_old_images_nothing_uses(engine: Engine) {
@@ -919,8 +1268,18 @@ async fn the_sweep_removes_only_old_images_nothing_uses(engine: Engine) {
             .unwrap(),
         1
     );
+    let webp = |key: &str| {
+        app.media_dir
+            .join(format!("{}.webp", key.strip_suffix(".jpg").unwrap()))
+    };
     assert!(!app.media_dir.join(&unused).exists());
+    assert!(!webp(&unused).exists(), "its WebP went with it");
     assert!(app.media_dir.join(&used).exists() && app.media_dir.join(&cover).exists());
+    assert!(
+        webp(&used).exists() && webp(&cover).exists(),
+        "the WebP of used pictures stay"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM image_variants").await, 2);
     assert!(app.media_dir.join("other/keep.jpg").exists());
     assert_eq!(
         ipmat::media::sweep_orphans(&app.db, &storage, Duration::ZERO)

@@ -1903,12 +1903,14 @@ async fn an_exam_shows_exactly_its_allowed_fields(engine: Engine) {
         let food_fields = [
             "alt_credit",
             "alt_image_url",
+            "alt_image_webp_url",
             "categories",
             "credit",
             "description",
             "details",
             "id",
             "image_url",
+            "image_webp_url",
             "name",
         ];
         for question in detail["questions"].as_array().unwrap() {

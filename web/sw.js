@@ -5,7 +5,9 @@
 // - pages: network first; offline, the same page as last seen, else the home page's shell;
 // - versioned files (`?v=…`, cached for a year by the server too) and pictures: cache first;
 // - other files of the app (icons, manifest): the cached copy at once, refreshed behind;
-// - a picture that can be neither fetched nor found becomes a plain tile, never a broken image.
+// - a picture that can be neither fetched nor found becomes a plain tile, never a broken image;
+//   a WebP variant (`<picture>`'s source) not cached yet falls back to its picture's cached JPEG
+//   or PNG (same name) first, so pictures seen before variants existed still show offline.
 
 const VERSION = 'ipmat-1';
 const SHELL = `${VERSION}-shell`;
@@ -82,8 +84,24 @@ async function cacheFirst(request, name) {
     }
     return response;
   } catch {
+    if (name === MEDIA) {
+      const sibling = await sameStem(cache, request);
+      if (sibling) return sibling;
+    }
     return isPicture(request) ? tile() : Response.error();
   }
+}
+
+/** The cached JPEG or PNG that a WebP variant was made from (`img/ab.webp` → `img/ab.jpg`). */
+async function sameStem(cache, request) {
+  const url = new URL(request.url);
+  if (!url.pathname.endsWith('.webp')) return null;
+  const stem = url.pathname.slice(0, -'.webp'.length);
+  for (const ext of ['.jpg', '.png', '.jpeg', '.gif']) {
+    const found = await cache.match(new URL(stem + ext, url));
+    if (found) return found;
+  }
+  return null;
 }
 
 async function staleWhileRevalidate(request, event) {

@@ -21,6 +21,10 @@ pub struct Food {
     pub alt_image_url: Option<String>,
     pub alt_credit: Option<String>,
     pub categories: Vec<String>,
+    /// `image_url`'s picture as lossy WebP; null when there is none (yet).
+    pub image_webp_url: Option<String>,
+    /// `alt_image_url`'s picture as lossy WebP; null when there is none (yet).
+    pub alt_image_webp_url: Option<String>,
 }
 
 /// A category with the number of foods in it.
@@ -105,6 +109,8 @@ pub struct Book {
     pub id: i64,
     pub name: String,
     pub cover_url: Option<String>,
+    /// `cover_url`'s picture as lossy WebP; null when there is none (yet).
+    pub cover_webp_url: Option<String>,
     pub food_count: i64,
     /// World cups started (as the original counted).
     pub play_count: i64,

@@ -57,6 +57,17 @@ pub async fn foods_with_categories(
             categories.entry(row.food_id).or_default().push(name);
         }
     }
+    let keys: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r.image_key.iter().chain(r.alt_image_key.iter()))
+        .map(String::as_str)
+        .collect();
+    let webp = crate::media::webp_keys(c, &keys).await?;
+    let webp_url = |key: &Option<String>| {
+        key.as_deref()
+            .and_then(|k| webp.get(k))
+            .map(|w| storage.url(w))
+    };
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -68,6 +79,8 @@ pub async fn foods_with_categories(
                 categories: categories.remove(&r.id).unwrap_or_default(),
                 image_url: r.image_key.as_deref().map(|k| storage.url(k)),
                 alt_image_url: r.alt_image_key.as_deref().map(|k| storage.url(k)),
+                image_webp_url: webp_url(&r.image_key),
+                alt_image_webp_url: webp_url(&r.alt_image_key),
                 name: name.chosen,
                 description: description.chosen,
                 details: details.chosen,
@@ -235,6 +248,8 @@ async fn load_books(
     let mut plays = play_counts(c, &ids).await?;
     let owner_ids: Vec<i64> = rows.iter().filter_map(|r| r.owner_id).collect();
     let owners = book_owners(c, &owner_ids).await?;
+    let covers: Vec<&str> = rows.iter().filter_map(|r| r.cover_key.as_deref()).collect();
+    let webp = crate::media::webp_keys(c, &covers).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -260,6 +275,11 @@ async fn load_books(
                 hidden: row.hidden_at.is_some(),
                 id: row.id,
                 cover_url: row.cover_key.as_deref().map(|k| storage.url(k)),
+                cover_webp_url: row
+                    .cover_key
+                    .as_deref()
+                    .and_then(|k| webp.get(k))
+                    .map(|w| storage.url(w)),
                 name: name.chosen,
                 priority: row.priority,
                 play_count,

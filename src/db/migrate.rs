@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0010_community"),
     migration!("0011_django_imports"),
     migration!("0012_english"),
+    migration!("0013_image_variants"),
 ];
 
 impl Migration {

@@ -6,6 +6,9 @@
 //! - a sweep ([`sweep_orphans`]) deletes whatever nothing names and is older than an hour:
 //!   uploads never attached to a food, and anything a crash left behind. The hour leaves an
 //!   admin time to upload an image and then save the food that uses it.
+//!
+//! An image goes with its WebP variant: the variant's row first (so no answer names a file
+//! about to go), then the variant, then the image.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -13,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::Storage;
+use super::variants::{self, webp_key};
 use crate::db::{fetch_all, fetch_i64};
 use crate::vals;
 
@@ -107,7 +111,7 @@ pub async fn release_unreferenced(
         }
         match is_referenced(c, &key).await {
             Ok(true) => {}
-            Ok(false) => match storage.delete(&key).await {
+            Ok(false) => match delete_with_variant(c, storage, &key).await {
                 Ok(()) => tracing::info!(%key, "deleted an image nothing uses any more"),
                 Err(e) => tracing::warn!(%key, error = %e, "could not delete an unused image"),
             },
@@ -116,8 +120,25 @@ pub async fn release_unreferenced(
     }
 }
 
+/// Deletes an image and its WebP variant (the variant's row first, then its file unless a row
+/// names the variant itself, then the image).
+async fn delete_with_variant(
+    c: &impl ConnectionTrait,
+    storage: &Storage,
+    key: &str,
+) -> anyhow::Result<()> {
+    variants::forget(c, key).await?;
+    if let Some(webp) = webp_key(key)
+        && !is_referenced(c, &webp).await?
+    {
+        storage.delete(&webp).await?;
+    }
+    storage.delete(key).await
+}
+
 /// Deletes the stored images that no food or book names and that are older than `min_age`
-/// ([`ORPHAN_GRACE`] in the server); answers how many were deleted.
+/// ([`ORPHAN_GRACE`] in the server), with their WebP variants; answers how many images (not
+/// counting variants) were deleted.
 pub async fn sweep_orphans(
     c: &impl ConnectionTrait,
     storage: &Storage,
@@ -137,15 +158,41 @@ pub async fn sweep_orphans(
                 .map(|o| o.key),
         );
     }
-    if candidates.is_empty() {
-        return Ok(0);
-    }
     // Read after listing: a row saved while the listing ran is seen here.
     let used = referenced_keys(c).await?;
+    let recorded = variants::all(c).await?;
+    // The variants of the images in use are in use too.
+    let mut keep = used.clone();
+    keep.extend(
+        recorded
+            .iter()
+            .filter(|(image, _, _)| used.contains(image))
+            .map(|(_, webp, _)| webp.clone()),
+    );
+    // Variants go with their image and are not counted as images.
+    let variant_keys: HashSet<String> = recorded
+        .iter()
+        .map(|(_, webp, _)| webp.clone())
+        .chain(candidates.iter().filter_map(|k| webp_key(k)))
+        .collect();
     let mut deleted = 0;
-    for key in candidates.iter().filter(|k| !used.contains(*k)) {
-        storage.delete(key).await?;
-        deleted += 1;
+    for key in candidates.iter().filter(|k| !keep.contains(*k)) {
+        if variant_keys.contains(key) {
+            storage.delete(key).await?;
+        } else {
+            delete_with_variant(c, storage, key).await?;
+            deleted += 1;
+        }
+    }
+    // Rows of variants whose image went without them (a crash between the two deletions).
+    let cutoff_ms = crate::db::now_ms() - i64::try_from(min_age.as_millis()).unwrap_or(i64::MAX);
+    for (image, webp, created_at) in &recorded {
+        if !used.contains(image) && *created_at <= cutoff_ms {
+            variants::forget(c, image).await?;
+            if !keep.contains(webp) {
+                storage.delete(webp).await?;
+            }
+        }
     }
     if deleted > 0 {
         tracing::info!(deleted, "swept images that nothing uses");

@@ -1,7 +1,7 @@
 //! Turning an uploaded file into a stored image: judge the format by its bytes, refuse pixel
 //! bombs before decoding, apply the EXIF orientation, shrink to fit 600×500 and re-encode
-//! (which drops every piece of metadata). Pure and synchronous: callers run it on a blocking
-//! thread.
+//! (which drops every piece of metadata), and make the lossy WebP variant of the result. Pure
+//! and synchronous: callers run it under the image bound.
 
 use std::io::Cursor;
 
@@ -27,6 +27,8 @@ pub const MAX_WIDTH: u32 = 600;
 pub const MAX_HEIGHT: u32 = 500;
 /// JPEG quality of stored images.
 pub const JPEG_QUALITY: u8 = 82;
+/// Quality of the lossy WebP variant of every stored image (libwebp's 0–100 scale).
+pub const WEBP_QUALITY: f32 = 80.0;
 
 /// How a processed image is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Processed {
     pub encoding: Encoding,
     /// The format the upload was in.
     pub source: ImageFormat,
+    /// The stored image as lossy WebP ([`WEBP_QUALITY`], alpha kept): `webp_of_stored(bytes)`.
+    pub webp: Vec<u8>,
 }
 
 /// Why an upload is refused.
@@ -148,13 +152,52 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ProcessError> {
         Encoding::Png => image.write_with_encoder(PngEncoder::new(&mut out)),
     };
     written.map_err(|e| ProcessError::Encode(e.to_string()))?;
+    // Made from the stored bytes, as for images stored without one (see `webp_of_stored`), so
+    // that a variant depends on its image alone, whichever way it was made.
+    let webp = webp_of_stored(&out)?;
     Ok(Processed {
+        webp,
         bytes: out,
         width: image.width(),
         height: image.height(),
         encoding,
         source: format,
     })
+}
+
+/// Encodes pixels as lossy WebP at [`WEBP_QUALITY`] with libwebp (transparent images keep
+/// their alpha channel; everything else is encoded as RGB).
+pub fn encode_webp(image: &DynamicImage) -> Result<Vec<u8>, ProcessError> {
+    let (width, height) = (image.width(), image.height());
+    // libwebp takes at most 16383 pixels a side (larger is never stored: see MAX_SIDE and
+    // the 600×500 box), and the wrapper panics on an empty picture.
+    if width == 0 || height == 0 || width > 16_383 || height > 16_383 {
+        return Err(ProcessError::Encode(format!(
+            "a {width}×{height} image cannot be encoded as WebP"
+        )));
+    }
+    let encoded = if has_transparency(image) {
+        let rgba = image.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), width, height)
+            .encode_simple(false, WEBP_QUALITY)
+            .map(|m| m.to_vec())
+    } else {
+        let rgb = image.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), width, height)
+            .encode_simple(false, WEBP_QUALITY)
+            .map(|m| m.to_vec())
+    };
+    encoded.map_err(|e| ProcessError::Encode(format!("WebP encoding failed: {e:?}")))
+}
+
+/// The WebP variant of an image already stored (a bundled or imported picture, or one
+/// stored before variants existed): decoded under the same limits as an upload and turned
+/// upright as browsers show it, at its own size.
+pub fn webp_of_stored(bytes: &[u8]) -> Result<Vec<u8>, ProcessError> {
+    let format = sniff(bytes).ok_or(ProcessError::Unsupported)?;
+    let (mut image, orientation) = decode(bytes, format)?;
+    image.apply_orientation(orientation);
+    encode_webp(&image)
 }
 
 /// Decodes the pixels (the first frame of an animation) after judging the size in the header.
@@ -398,6 +441,49 @@ mod tests {
         assert_eq!((done.width, done.height), (600, 400));
         let back = image::load_from_memory(&done.bytes).unwrap();
         assert_eq!((back.width(), back.height()), (600, 400));
+    }
+
+    #[test]
+    fn every_processed_image_has_a_lossy_webp_of_the_same_pixels() {
+        let done = process(&encode(&gradient(1200, 900), ImageFormat::Jpeg)).unwrap();
+        assert_eq!(sniff(&done.webp), Some(ImageFormat::WebP));
+        // VP8 (lossy), not VP8L (lossless), in the RIFF container.
+        assert_eq!(&done.webp[12..16], b"VP8 ", "lossy WebP");
+        let back = image::load_from_memory_with_format(&done.webp, ImageFormat::WebP).unwrap();
+        assert_eq!((back.width(), back.height()), (600, 450));
+        let jpeg = image::load_from_memory(&done.bytes).unwrap().to_rgb8();
+        let webp = back.to_rgb8();
+        let diff: u64 = jpeg
+            .as_raw()
+            .iter()
+            .zip(webp.as_raw())
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        let mean = diff as f64 / jpeg.as_raw().len() as f64;
+        assert!(
+            mean < 4.0,
+            "the WebP shows the same picture (mean difference {mean})"
+        );
+
+        let mut clear = RgbaImage::from_pixel(40, 30, Rgba([200, 0, 0, 255]));
+        for x in 0..20 {
+            clear.put_pixel(x, 0, Rgba([0, 0, 0, 0]));
+        }
+        let done = process(&encode(&DynamicImage::ImageRgba8(clear), ImageFormat::Png)).unwrap();
+        let back = image::load_from_memory(&done.webp).unwrap().to_rgba8();
+        assert_eq!(back.get_pixel(0, 0).0[3], 0, "transparency is kept");
+        assert_eq!(back.get_pixel(30, 20).0[3], 255);
+    }
+
+    #[test]
+    fn stored_images_get_their_webp_upright_and_at_their_own_size() {
+        let webp = webp_of_stored(&encode(&gradient(640, 480), ImageFormat::Jpeg)).unwrap();
+        let back = image::load_from_memory_with_format(&webp, ImageFormat::WebP).unwrap();
+        assert_eq!((back.width(), back.height()), (640, 480));
+        assert_eq!(
+            webp_of_stored(b"not an image"),
+            Err(ProcessError::Unsupported)
+        );
     }
 
     #[test]

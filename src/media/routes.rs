@@ -48,6 +48,8 @@ pub struct MediaApi;
 pub struct UploadedImage {
     pub key: String,
     pub url: String,
+    /// The same picture as lossy WebP, made once at upload.
+    pub webp_url: String,
     pub width: u32,
     pub height: u32,
 }
@@ -164,15 +166,25 @@ async fn upload_image(
         processed.encoding.extension()
     );
     let (width, height) = (processed.width, processed.height);
+    let webp_bytes = processed.webp.len();
     state
         .storage
         .put(&key, Bytes::from(processed.bytes))
         .await
         .map_err(AppError::Unavailable)?;
+    // The variant is recorded only once both files are stored.
+    let webp = super::webp_key(&key).ok_or_else(|| anyhow::anyhow!("no WebP key for {key}"))?;
+    state
+        .storage
+        .put(&webp, Bytes::from(processed.webp))
+        .await
+        .map_err(AppError::Unavailable)?;
+    super::variants::record(&state.db, &key, &webp).await?;
     tracing::info!(
         %key,
         source = ?processed.source,
         received,
+        webp_bytes,
         width,
         height,
         process_ms,
@@ -182,6 +194,7 @@ async fn upload_image(
         StatusCode::CREATED,
         Json(UploadedImage {
             url: state.storage.url(&key),
+            webp_url: state.storage.url(&webp),
             key,
             width,
             height,

@@ -295,6 +295,8 @@ fn deleted_food(id: i64) -> Food {
         alt_image_url: None,
         alt_credit: None,
         categories: Vec::new(),
+        image_webp_url: None,
+        alt_image_webp_url: None,
     }
 }
 

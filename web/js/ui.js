@@ -229,14 +229,28 @@ export function announce(text) {
 }
 
 /**
+ * A stored picture: `<picture>` with the WebP as a source where the API names one (browsers
+ * that take WebP load it, others the JPEG or PNG of `<img>`), a plain `<img>` otherwise. The
+ * `<img>` keeps every attribute (size, loading, alt); `<picture>` is `display: contents`, so
+ * the layout is the image's alone.
+ */
+export function picture(src, webp, attrs) {
+  const img = h('img', { ...attrs, src });
+  if (!webp) return img;
+  return h('picture', null, h('source', { type: 'image/webp', srcset: webp }), img);
+}
+
+/**
  * A food picture with the food name as alt text; a neutral tile when there is no image.
  * Pictures are stored within 600×500: the size attributes reserve their box before they load
  * (no layout shift). Below the fold they load lazily; `eager` for the first screen's picture.
  */
 export function foodImage(food, { alt = true, className = 'food-img', useAlt = false, eager = false } = {}) {
-  const url = useAlt && food.alt_image_url ? food.alt_image_url : food.image_url;
+  const [url, webp] = useAlt && food.alt_image_url
+    ? [food.alt_image_url, food.alt_image_webp_url]
+    : [food.image_url, food.image_webp_url];
   if (url) {
-    return h('img', { class: className, src: url, alt: alt ? food.name : '', width: '600', height: '500', loading: eager ? 'eager' : 'lazy', decoding: 'async' });
+    return picture(url, webp, { class: className, alt: alt ? food.name : '', width: '600', height: '500', loading: eager ? 'eager' : 'lazy', decoding: 'async' });
   }
   return h(
     'span',

@@ -4,7 +4,7 @@ import { h, replace, uid } from '../dom.js';
 import { get, post } from '../api.js';
 import { t, fmtNumber } from '../i18n.js';
 import { store, navigate } from '../state.js';
-import { busy, foodImage, messageSlot, notFoundAs, pageTitle } from '../ui.js';
+import { busy, foodImage, messageSlot, notFoundAs, pageTitle, picture } from '../ui.js';
 import { rememberPlayKey } from './worldcup.js';
 import { bookByline, commentsSection } from './community.js';
 
@@ -133,7 +133,7 @@ export async function bookView(ctx) {
   );
   renderSizes();
 
-  const cover = book.cover_url ? h('img', { class: 'book-hero', src: book.cover_url, alt: '', width: '600', height: '140' }) : null;
+  const cover = book.cover_url ? picture(book.cover_url, book.cover_webp_url, { class: 'book-hero', alt: '', width: '600', height: '140' }) : null;
   return h(
     'div',
     { class: 'book-page' },

@@ -5,7 +5,7 @@ import { h, replace, uid } from '../dom.js';
 import { ApiError, get, post, patch, put, del, query } from '../api.js';
 import { t, fmtNumber, fmtDate } from '../i18n.js';
 import { state, navigate, loginHref } from '../state.js';
-import { busy, errorBox, errorMessage, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast, badge, removeRow } from '../ui.js';
+import { busy, errorBox, errorMessage, field, foodImage, messageSlot, pageTitle, showFieldErrors, clearFieldErrors, toast, badge, removeRow, picture } from '../ui.js';
 
 const MIN_FOODS = 4;
 const MAX_FOODS = 128;
@@ -55,7 +55,7 @@ export function communitySection() {
 
 function communityCard(book) {
   const cover = book.cover_url
-    ? h('img', { class: 'book-cover', src: book.cover_url, alt: '', loading: 'lazy' })
+    ? picture(book.cover_url, book.cover_webp_url, { class: 'book-cover', alt: '', width: '96', height: '84', loading: 'lazy', decoding: 'async' })
     : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1)));
   return h('li', { class: 'book', 'data-book-id': String(book.id) },
     h('a', { class: 'book-link', href: `/books/${book.id}` },

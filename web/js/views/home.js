@@ -4,7 +4,7 @@ import { h, replace } from '../dom.js';
 import { get, put, del } from '../api.js';
 import { t, fmtNumber, roundLabel } from '../i18n.js';
 import { state, store, loadFavorites } from '../state.js';
-import { errorBox, errorMessage, foodImage, busy, loading, pageTitle, toast } from '../ui.js';
+import { errorBox, errorMessage, foodImage, busy, loading, pageTitle, picture, toast } from '../ui.js';
 import { communitySection } from './community.js';
 
 export async function homeView(ctx) {
@@ -124,7 +124,7 @@ function todaysPick() {
 
 function bookCard(book, favorites) {
   const cover = book.cover_url
-    ? h('img', { class: 'book-cover', src: book.cover_url, alt: '', width: '96', height: '84', loading: 'lazy', decoding: 'async' })
+    ? picture(book.cover_url, book.cover_webp_url, { class: 'book-cover', alt: '', width: '96', height: '84', loading: 'lazy', decoding: 'async' })
     : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1)));
   const item = h(
     'li',

@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import { get, post, del } from '../api.js';
 import { t, fmtNumber, fmtDate } from '../i18n.js';
 import { state, setUser, navigate, loginHref, loadFavorites } from '../state.js';
-import { busy, errorBox, messageSlot, pageTitle, removeRow, toast, copyText } from '../ui.js';
+import { busy, errorBox, messageSlot, pageTitle, removeRow, toast, copyText, picture } from '../ui.js';
 import { starButton } from './home.js';
 import { shareUrl } from './quiz.js';
 import { profileEditor } from './profile.js';
@@ -64,7 +64,7 @@ async function fillFavorites(section) {
     section.append(h('ul', { class: 'book-list compact' }, books.map((book) => {
       const li = h('li', { class: 'book' },
         h('a', { class: 'book-link', href: `/books/${book.id}` },
-          book.cover_url ? h('img', { class: 'book-cover', src: book.cover_url, alt: '' }) : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1))),
+          book.cover_url ? picture(book.cover_url, book.cover_webp_url, { class: 'book-cover', alt: '', width: '96', height: '84', loading: 'lazy', decoding: 'async' }) : h('div', { class: 'book-cover img-placeholder', 'aria-hidden': 'true' }, h('span', null, book.name.slice(0, 1))),
           h('span', { class: 'book-text' }, h('span', { class: 'book-name' }, book.name),
             h('span', { class: 'book-meta' }, t('home.book_meta', { foods: fmtNumber(book.food_count), plays: fmtNumber(book.play_count) })))));
       li.append(starButton(book, favorites));
