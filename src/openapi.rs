@@ -60,6 +60,9 @@ const THROTTLED: &[(&str, &str)] = &[
 /// Operations that never touch the database or storage, so never answer 503.
 const NO_DEPENDENCY: &[(&str, &str)] = &[("get", "/api/v1/config")];
 
+/// Operations whose JSON body may be left out (every field then takes its default).
+const OPTIONAL_BODY: &[(&str, &str)] = &[("post", "/api/v1/books/{id}/worldcups")];
+
 /// The served document: the collected one with every implied status, the problem content
 /// type, descriptions and the enforced limits filled in.
 pub fn finish(openapi: utoipa::openapi::OpenApi) -> Value {
@@ -125,6 +128,11 @@ fn complete_operation(method: &str, path: &str, op: &mut Map<String, Value>) {
         .and_then(|b| b.get("content"))
         .and_then(Value::as_object)
         .and_then(|c| c.keys().next().cloned());
+    if OPTIONAL_BODY.contains(&(method, path))
+        && let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut)
+    {
+        body.insert("required".into(), json!(false));
+    }
     match body_type.as_deref() {
         Some("application/json") => implied.extend([400, 413, 415, 422]),
         Some(_) => implied.extend([413, 415, 422]),
@@ -238,6 +246,7 @@ struct Limit {
     max_len: Option<usize>,
     pattern: Option<&'static str>,
     format: Option<&'static str>,
+    one_of: Option<&'static [&'static str]>,
 }
 
 const NONE: Limit = Limit {
@@ -247,6 +256,7 @@ const NONE: Limit = Limit {
     max_len: None,
     pattern: None,
     format: None,
+    one_of: None,
 };
 
 const fn length(min: usize, max: usize) -> Limit {
@@ -285,7 +295,15 @@ fn schema_limits() -> Vec<(&'static str, &'static str, Limit)> {
         ..NONE
     };
     let title = length(1, crate::quiz::model::TITLE_MAX);
+    // Trimmed before the length is checked, so at least one character must not be a space.
+    let display_name = || Limit {
+        pattern: Some(r"\S"),
+        ..length(1, crate::accounts::profile::DISPLAY_NAME_MAX)
+    };
     let mut limits = vec![
+        ("SignupRequest", "display_name", display_name()),
+        ("CreateGuestRequest", "display_name", display_name()),
+        ("UpdateMeRequest", "display_name", display_name()),
         ("SignupRequest", "username", username),
         ("SignupRequest", "password", password),
         ("SignupRequest", "birth_date", date),
@@ -378,6 +396,10 @@ fn param_limit(name: &str) -> Option<Limit> {
     match name {
         "limit" => Some(range(1, 200)),
         "count" => Some(range(1, crate::quiz::model::MAX_PAIR_COUNT)),
+        "sort" => Some(Limit {
+            one_of: Some(crate::community::books::COMMUNITY_SORTS),
+            ..NONE
+        }),
         "from" | "to" => Some(Limit {
             format: Some("date"),
             ..NONE
@@ -404,6 +426,9 @@ fn apply_limit(target: &mut Map<String, Value>, limit: &Limit) {
     }
     if let Some(v) = limit.format {
         target.insert("format".into(), json!(v));
+    }
+    if let Some(v) = limit.one_of {
+        target.insert("enum".into(), json!(v));
     }
 }
 
@@ -500,5 +525,30 @@ mod tests {
             .cloned()
             .unwrap();
         assert_eq!(limit["schema"]["maximum"], 200);
+        for schema in ["SignupRequest", "CreateGuestRequest", "UpdateMeRequest"] {
+            let name = &doc["components"]["schemas"][schema]["properties"]["display_name"];
+            assert_eq!(
+                name["maxLength"],
+                crate::accounts::profile::DISPLAY_NAME_MAX,
+                "{schema}"
+            );
+        }
+        let sort = op(&doc, "get", "/api/v1/community/books")["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "sort")
+            .cloned()
+            .unwrap();
+        assert_eq!(sort["schema"]["enum"], json!(["popular", "new"]));
+    }
+
+    #[test]
+    fn a_body_the_server_defaults_is_not_required() {
+        let doc = finish(crate::app::api().1);
+        let start = op(&doc, "post", "/api/v1/books/{id}/worldcups");
+        assert_eq!(start["requestBody"]["required"], false);
+        let signup = op(&doc, "post", "/api/v1/auth/signup");
+        assert_eq!(signup["requestBody"]["required"], true);
     }
 }

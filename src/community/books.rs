@@ -376,6 +376,9 @@ pub struct BookPage {
 }
 
 /// Query of `GET /community/books`.
+/// The orders `GET /community/books?sort=` takes (the API document lists the same).
+pub const COMMUNITY_SORTS: &[&str] = &["popular", "new"];
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct CommunityQuery {

@@ -12,9 +12,12 @@ pub mod access;
 pub mod bracket;
 pub mod export;
 pub mod mine;
+mod model;
 pub mod preview;
+mod ranking;
 pub mod starts;
 pub mod stats;
+mod tally;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,19 +28,21 @@ use axum::http::{HeaderMap, StatusCode};
 use rand::RngCore;
 use rand::seq::SliceRandom;
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::bracket::{Bracket, BracketError, Pick, decode_ids, encode_ids};
-use self::stats::{Record, competition_ranks};
+use self::bracket::{Bracket, BracketError, decode_ids, encode_ids};
+pub use self::model::{
+    Match, PathStep, PickRequest, StartWorldcupRequest, StartedWorldcup, WorldcupState,
+};
+pub use self::ranking::{Ranking, RankingItem, RankingQuery};
+use self::tally::{Counter, add_to_counter, finish};
 use crate::accounts::auth::MaybeUser;
 use crate::catalog::model::Food;
 use crate::catalog::queries::foods_by_ids;
-use crate::db::{self, Db, exec, fetch_all, fetch_i64, fetch_optional, now_ms, placeholders};
+use crate::db::{self, Db, exec, fetch_i64, fetch_optional, now_ms};
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path};
 use crate::metrics::Event;
 use crate::state::AppState;
 use crate::vals;
@@ -48,126 +53,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_worldcup))
         .routes(routes!(pick_winner))
         .routes(routes!(undo_pick))
-        .routes(routes!(book_ranking))
+        .routes(routes!(ranking::book_ranking))
         .routes(routes!(mine::my_worldcups))
         .routes(routes!(mine::my_taste))
-}
-
-/// Body of `POST /books/{id}/worldcups`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartWorldcupRequest {
-    /// A power of two from 2 to 64; default: the largest such size ≤ 32 that the book allows.
-    pub size: Option<u32>,
-    /// Foods left out of the draw (at most 64).
-    #[serde(default)]
-    pub exclude_food_ids: Vec<i64>,
-}
-
-/// The two foods of the current match.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Match {
-    pub left: Food,
-    pub right: Food,
-}
-
-/// A world cup as clients see it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct WorldcupState {
-    pub id: String,
-    pub book_id: i64,
-    pub size: u32,
-    /// Foods in the current round (16 for the round of 16, 2 for the final, 1 when finished).
-    pub round: u32,
-    /// 1-based number of the current match (0 when finished).
-    #[serde(rename = "match")]
-    pub match_no: u32,
-    pub matches_in_round: u32,
-    /// `"16강 3/8"`, `"결승"` for the final, `"우승"` when finished.
-    pub label: String,
-    pub current: Option<Match>,
-    pub finished: bool,
-    pub champion: Option<Food>,
-    pub picks: Vec<Pick>,
-    /// The matches the champion won, first round first (empty until finished).
-    #[serde(default)]
-    pub champion_path: Vec<PathStep>,
-    /// The loser of the final (null until finished).
-    #[serde(default)]
-    pub runner_up: Option<Food>,
-    /// Whether this request may pick and undo (it holds the play key or comes from the cup's
-    /// owner, and the cup is not finished); a shared link alone only views.
-    #[serde(default)]
-    pub can_pick: bool,
-}
-
-/// One match on the champion's way to the title.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PathStep {
-    pub round: u32,
-    #[serde(rename = "match")]
-    pub match_no: u32,
-    /// The food the champion beat.
-    pub opponent: Food,
-}
-
-/// The answer that starts a world cup: its state and the play key.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StartedWorldcup {
-    #[serde(flatten)]
-    pub state: WorldcupState,
-    /// The secret that picks and undoes (send it as `X-Play-Key`); shown only here.
-    pub play_key: String,
-}
-
-/// Body of `POST /worldcups/{id}/picks`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PickRequest {
-    pub winner: i64,
-    /// The round the pick answers (16 for the round of 16); when given with or without
-    /// `match`, a pick for another match than the current one is refused with 409.
-    pub round: Option<u32>,
-    /// The 1-based match within the round the pick answers.
-    #[serde(rename = "match")]
-    pub match_no: Option<u32>,
-}
-
-/// One food's record in a book.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RankingItem {
-    /// Competition rank (1, 2, 2, 4) on championships, then win rate.
-    pub rank: u32,
-    pub food: Food,
-    pub wins: i64,
-    pub matches: i64,
-    /// wins / matches, 0 when the food has not played.
-    pub win_rate: f64,
-    pub championships: i64,
-    /// championships / finished world cups of the book.
-    pub champion_rate: f64,
-}
-
-/// A book's ranking, a page at a time.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Ranking {
-    pub book_id: i64,
-    /// Finished world cups counted.
-    pub worldcups_finished: i64,
-    /// By championships, then win rate, then name.
-    pub items: Vec<RankingItem>,
-    /// Pass as `cursor` for the next page; null on the last one.
-    pub next_cursor: Option<String>,
-}
-
-/// Query of `GET /books/{id}/ranking`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct RankingQuery {
-    /// Page size, 1..=200 (default 50).
-    limit: Option<usize>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -515,71 +403,6 @@ async fn pick_winner(
     ))
 }
 
-/// The two counters of a book.
-#[derive(Clone, Copy)]
-enum Counter {
-    Plays,
-    Finished,
-}
-
-/// Number of counter rows per book: concurrent world cups of one book spread their
-/// increments over them instead of queueing on one row lock.
-const COUNTER_SHARDS: i64 = 16;
-
-/// Adds to a book's counter in one statement (the row is created on first use): plays on
-/// a random shard, finishes always on shard 0, which serialises the finishes of a book.
-async fn add_to_counter(
-    c: &impl ConnectionTrait,
-    book_id: i64,
-    counter: Counter,
-    amount: i64,
-) -> Result<(), sea_orm::DbErr> {
-    let (column, plays, finished) = match counter {
-        Counter::Plays => ("plays", amount, 0),
-        Counter::Finished => ("finished", 0, amount),
-    };
-    let insert = "INSERT INTO book_plays (book_id, shard, plays, finished) VALUES (?, ?, ?, ?)";
-    let sql = match c.get_database_backend() {
-        sea_orm::DbBackend::MySql => {
-            format!("{insert} ON DUPLICATE KEY UPDATE {column} = {column} + ?")
-        }
-        _ => format!(
-            "{insert} ON CONFLICT (book_id, shard) DO UPDATE SET {column} = book_plays.{column} + ?"
-        ),
-    };
-    let shard = match counter {
-        Counter::Plays => rand::random_range(0..COUNTER_SHARDS),
-        Counter::Finished => 0,
-    };
-    exec(c, &sql, vals![book_id, shard, plays, finished, amount]).await?;
-    Ok(())
-}
-
-/// Saves the final pick and adds the world cup to its book's statistics, atomically (a lost
-/// race with another transaction is retried).
-async fn finish(db: &Db, row: &WorldcupRow, bracket: &Bracket) -> AppResult<()> {
-    let result = db::retrying(|| async {
-        let txn = crate::db::begin(db).await?;
-        // The book's popularity figures first: updating the book row locks it, so finishes of
-        // one book queue here rather than deadlocking on the rows that refer to it.
-        crate::community::record_finish(&txn, row.book_id).await?;
-        // Counting first locks the book's finish counter row: finishes of one book queue here
-        // rather than deadlocking on each other's statistics rows.
-        add_to_counter(&txn, row.book_id, Counter::Finished, 1).await?;
-        if !saved(&txn, row, bracket, true).await? {
-            return Ok(false);
-        }
-        record_statistics(&txn, row.book_id, bracket).await?;
-        txn.commit().await?;
-        Ok(true)
-    })
-    .await?;
-    if !result {
-        return Err(stale());
-    }
-    Ok(())
-}
-
 /// The book, the starter and the champion of a finished world cup; `None` when there is no
 /// such world cup or it is not finished.
 pub async fn finished_cup(db: &Db, id: &str) -> AppResult<Option<(i64, Option<i64>, i64)>> {
@@ -663,184 +486,6 @@ async fn saved(
     )
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Adds a finished world cup's matches to its book's statistics: foods knocked out in the same
-/// round share their tallies, so this takes a handful of statements whatever the size.
-async fn record_statistics(
-    c: &impl ConnectionTrait,
-    book_id: i64,
-    bracket: &Bracket,
-) -> Result<(), sea_orm::DbErr> {
-    let tallies = bracket.tallies();
-    // Statistics only for foods that still exist in the catalog.
-    let ids: Vec<i64> = tallies.iter().map(|t| t.0).collect();
-    #[derive(FromQueryResult)]
-    struct Row {
-        id: i64,
-    }
-    let existing: std::collections::HashSet<i64> = fetch_all::<Row>(
-        c,
-        &format!(
-            "SELECT id FROM foods WHERE id IN ({})",
-            placeholders(ids.len())
-        ),
-        ids.iter().map(|&i| i.into()).collect(),
-    )
-    .await?
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
-    let champion = bracket.progress().champion;
-    let mut groups: HashMap<(u32, u32, u32), Vec<i64>> = HashMap::new();
-    for (food, wins, matches) in tallies.into_iter().filter(|t| existing.contains(&t.0)) {
-        let title = u32::from(Some(food) == champion);
-        groups.entry((wins, matches, title)).or_default().push(food);
-    }
-    let mut all: Vec<i64> = groups.values().flatten().copied().collect();
-    all.sort_unstable();
-    if !all.is_empty() {
-        let rows = vec!["(?, ?, 0, 0, 0)"; all.len()].join(", ");
-        let sql = db::insert_ignore_sql(
-            c.get_database_backend(),
-            &format!(
-                "INTO book_food_stats (book_id, food_id, wins, matches, championships) VALUES {rows}"
-            ),
-        );
-        let values = all
-            .iter()
-            .flat_map(|&f| [book_id.into(), f.into()])
-            .collect();
-        exec(c, &sql, values).await?;
-    }
-    let mut groups: Vec<_> = groups.into_iter().collect();
-    groups.sort_unstable();
-    for ((wins, matches, title), foods) in groups {
-        let mut values = vals![
-            i64::from(wins),
-            i64::from(matches),
-            i64::from(title),
-            book_id
-        ];
-        values.extend(foods.iter().map(|&f| f.into()));
-        exec(
-            c,
-            &format!(
-                "UPDATE book_food_stats SET wins = wins + ?, matches = matches + ?, championships = championships + ? \
-                 WHERE book_id = ? AND food_id IN ({})",
-                placeholders(foods.len())
-            ),
-            values,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Every food of a book with its record over finished world cups.
-#[utoipa::path(get, path = "/books/{id}/ranking", tag = "worldcup", params(RankingQuery),
-    responses((status = 200, body = Ranking), (status = 404, body = crate::error::Problem)))]
-async fn book_ranking(
-    State(state): State<AppState>,
-    user: crate::accounts::MaybeUser,
-    Path(book_id): Path<i64>,
-    Query(query): Query<RankingQuery>,
-) -> AppResult<Json<Ranking>> {
-    crate::community::check_visible(&state, book_id, user.0.as_ref()).await?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::field("limit", "must be from 1 to 200"));
-    }
-    let offset: usize = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => c
-            .parse()
-            .map_err(|_| AppError::field("cursor", "is not a cursor from this list"))?,
-    };
-    if fetch_i64(
-        &state.db,
-        "SELECT id FROM books WHERE id = ?",
-        vals![book_id],
-    )
-    .await?
-    .is_none()
-    {
-        return Err(AppError::NotFound("book"));
-    }
-    let finished = crate::catalog::queries::play_counts(&state.db, &[book_id])
-        .await?
-        .get(&book_id)
-        .map_or(0, |c| c.1);
-    #[derive(FromQueryResult)]
-    struct Row {
-        food_id: i64,
-        wins: i64,
-        matches: i64,
-        championships: i64,
-    }
-    // Every member food with its record (zero when it has never played).
-    let rows = fetch_all::<Row>(
-        &state.db,
-        "SELECT bf.food_id, COALESCE(s.wins, 0) AS wins, COALESCE(s.matches, 0) AS matches, \
-         COALESCE(s.championships, 0) AS championships \
-         FROM book_foods bf LEFT JOIN book_food_stats s ON s.book_id = bf.book_id AND s.food_id = bf.food_id \
-         JOIN foods f ON f.id = bf.food_id AND f.retired_at IS NULL \
-         WHERE bf.book_id = ?",
-        vals![book_id],
-    )
-    .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.food_id).collect();
-    let mut foods: HashMap<i64, Food> = foods_by_ids(&state.db, &state.storage, &ids)
-        .await?
-        .into_iter()
-        .map(|f| (f.id, f))
-        .collect();
-    let mut items: Vec<RankingItem> = rows
-        .into_iter()
-        .filter_map(|r| {
-            let food = foods.remove(&r.food_id)?;
-            Some(RankingItem {
-                rank: 0,
-                win_rate: rate(r.wins, r.matches),
-                champion_rate: rate(r.championships, finished),
-                food,
-                wins: r.wins,
-                matches: r.matches,
-                championships: r.championships,
-            })
-        })
-        .collect();
-    let record = |i: &RankingItem| Record {
-        championships: i.championships,
-        wins: i.wins,
-        matches: i.matches,
-    };
-    items.sort_by(|a, b| {
-        record(a)
-            .cmp_rank(&record(b))
-            .then_with(|| a.food.name.cmp(&b.food.name))
-    });
-    let records: Vec<Record> = items.iter().map(record).collect();
-    for (item, rank) in items.iter_mut().zip(competition_ranks(&records)) {
-        item.rank = rank;
-    }
-    let rest = items.len().saturating_sub(offset);
-    let next_cursor = (rest > limit).then(|| (offset + limit).to_string());
-    let items = items.into_iter().skip(offset).take(limit).collect();
-    Ok(Json(Ranking {
-        book_id,
-        worldcups_finished: finished,
-        items,
-        next_cursor,
-    }))
-}
-
-fn rate(part: i64, whole: i64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 /// Deletes unfinished world cups untouched for longer than `max_age`; answers how many.
