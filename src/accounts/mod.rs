@@ -441,21 +441,20 @@ async fn list_favorites(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> AppResult<Json<Vec<Book>>> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        book_id: i64,
-    }
-    // Books that turned private or were hidden since drop out, unless they are the caller's.
-    let ids: Vec<i64> = fetch_all::<Row>(
+    // Books that turned private or were hidden since drop out, by the rule every other read of
+    // a book follows.
+    let ids: Vec<i64> = fetch_all::<crate::community::BookAccess>(
         &state.db,
-        "SELECT f.book_id FROM favorites f JOIN books b ON b.id = f.book_id \
-         WHERE f.user_id = ? AND (? OR b.owner_id = ? OR \
-         (b.visibility <> 'private' AND b.hidden_at IS NULL))",
-        vals![user.id, user.is_admin, user.id],
+        &format!(
+            "{} JOIN favorites f ON f.book_id = b.id WHERE f.user_id = ?",
+            crate::community::BOOK_ACCESS_FROM
+        ),
+        vals![user.id],
     )
     .await?
     .into_iter()
-    .map(|r| r.book_id)
+    .filter(|b| b.visible_to(Some(&user)))
+    .map(|b| b.id)
     .collect();
     Ok(Json(
         crate::catalog::queries::books_by_ids(&state.db, &state.storage, &ids).await?,

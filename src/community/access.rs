@@ -38,14 +38,16 @@ impl BookAccess {
     }
 }
 
+/// The select list and table of [`BookAccess`]; callers add joins and a `WHERE`.
+pub const BOOK_ACCESS_FROM: &str =
+    "SELECT b.id, b.owner_id, b.visibility, b.hidden_at, b.food_total FROM books b";
+
 /// The access columns of a book, or `None` when it does not exist.
 pub async fn book_access(c: &impl ConnectionTrait, id: i64) -> AppResult<Option<BookAccess>> {
-    Ok(fetch_optional::<BookAccess>(
-        c,
-        "SELECT id, owner_id, visibility, hidden_at, food_total FROM books WHERE id = ?",
-        vals![id],
+    Ok(
+        fetch_optional::<BookAccess>(c, &format!("{BOOK_ACCESS_FROM} WHERE b.id = ?"), vals![id])
+            .await?,
     )
-    .await?)
 }
 
 /// 404 unless the book exists for this caller.
@@ -69,8 +71,7 @@ pub async fn check_food_visible(
 ) -> AppResult<()> {
     let book = fetch_optional::<BookAccess>(
         &state.db,
-        "SELECT b.id, b.owner_id, b.visibility, b.hidden_at, b.food_total \
-         FROM books b JOIN foods f ON f.book_id = b.id WHERE f.id = ?",
+        &format!("{BOOK_ACCESS_FROM} JOIN foods f ON f.book_id = b.id WHERE f.id = ?"),
         vals![food],
     )
     .await?;

@@ -11,7 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use self::access::{
-    check_food_visible, check_playable, check_visible, managed_book, refresh_listing,
+    BOOK_ACCESS_FROM, BookAccess, check_food_visible, check_playable, check_visible, managed_book,
+    refresh_listing,
 };
 pub use self::books::{
     create_book, delete_book, record_finish, set_catalog_foods, sweep_popularity, update_book,
