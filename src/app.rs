@@ -222,6 +222,7 @@ impl App {
             db_health: crate::db::health::DbHealth::default(),
             image_work: crate::media::image_bound(),
             previews: Default::default(),
+            exam_reads: Default::default(),
         }));
         let router = router(state.clone());
         Ok(App {

@@ -209,6 +209,17 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// A database error shared by several requests (`crate::coalesce`).
+impl From<std::sync::Arc<DbErr>> for AppError {
+    fn from(e: std::sync::Arc<DbErr>) -> Self {
+        if crate::db::is_connection_error(&e) {
+            AppError::Unavailable(e.into())
+        } else {
+            AppError::Internal(e.into())
+        }
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
         AppError::Internal(e)

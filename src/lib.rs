@@ -10,6 +10,7 @@ pub mod availability;
 pub mod bounded;
 pub mod catalog;
 pub mod cli;
+pub mod coalesce;
 pub mod community;
 pub mod config;
 pub mod db;

@@ -5,7 +5,7 @@
 //! creates a random one in the `server_secrets` table and every replica reads that row. Each use
 //! names its purpose, so one key never signs two kinds of message alike.
 
-use rand::RngCore;
+use rand::Rng;
 use ring::hmac;
 use sea_orm::FromQueryResult;
 

@@ -36,6 +36,9 @@ pub struct Shared {
     pub image_work: crate::bounded::Bound,
     /// Link previews looked up and images drawn (see `crate::previews`).
     pub previews: crate::previews::PreviewCache,
+    /// What changes of an exam (participant count, author), read once for all the requests
+    /// for one exam that arrive together (see `crate::coalesce`).
+    pub exam_reads: crate::coalesce::Coalesced<i64, Option<crate::quiz::queries::ExamLive>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -306,8 +306,9 @@ async fn links_use_the_public_url_when_configured(engine: Engine) {
 async fn unknown_paths_codes_and_ids_answer_the_app_with_404(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = app.admin().await;
-    let (book, _) = app.book_with_foods(&admin, "면", 2).await;
+    let (book, foods) = app.book_with_foods(&admin, "면", 2).await;
     let missing_book = book + 1000;
+    let missing_food = foods[1] + 1000;
     for path in [
         "/nowhere".to_owned(),
         "/me/extra/deep".to_owned(),
@@ -318,6 +319,9 @@ async fn unknown_paths_codes_and_ids_answer_the_app_with_404(engine: Engine) {
         "/worldcup/short".to_owned(),
         format!("/books/{missing_book}"),
         "/books/abc".to_owned(),
+        format!("/foods/{missing_food}"),
+        "/foods/0".to_owned(),
+        "/foods/abc".to_owned(),
     ] {
         let (status, html) = page(&app, &path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -328,15 +332,16 @@ async fn unknown_paths_codes_and_ids_answer_the_app_with_404(engine: Engine) {
         assert_eq!(tag(head(&html), "name", "robots"), "noindex", "{path}");
     }
     for path in [
-        "/",
-        "/login",
-        "/signup",
-        "/me",
-        "/quiz",
-        "/worldcup",
-        "/admin/foods",
+        "/".to_owned(),
+        "/login".to_owned(),
+        "/signup".to_owned(),
+        "/me".to_owned(),
+        "/quiz".to_owned(),
+        "/worldcup".to_owned(),
+        "/admin/foods".to_owned(),
+        format!("/foods/{}", foods[0]),
     ] {
-        let (status, html) = page(&app, path).await;
+        let (status, html) = page(&app, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!html.contains("noindex"), "{path}");
     }

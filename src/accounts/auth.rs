@@ -5,7 +5,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use rand::RngCore;
+use rand::Rng;
 use sea_orm::FromQueryResult;
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@
 //! the account it was issued for.
 
 use axum::http::{HeaderMap, header};
-use rand::RngCore;
+use rand::Rng;
 
 use crate::secrets::ServerKey;
 

@@ -10,7 +10,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

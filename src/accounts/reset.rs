@@ -2,7 +2,7 @@
 //! members brought over by `ipmat import-django`, who arrive without a usable one.
 
 use anyhow::Context;
-use rand::Rng;
+use rand::RngExt;
 
 use crate::db::{Db, exec, fetch_i64};
 use crate::vals;

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rand::Rng;
+use rand::RngExt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 
 use super::model::{Pair, PairFoods};

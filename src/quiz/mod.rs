@@ -264,6 +264,8 @@ async fn load_exam_body(state: &AppState, code: &str) -> AppResult<CachedExam> {
 /// The questions and their foods never change after creation, so their serialized form is
 /// kept in the response cache by code; each request reads only the participant count and
 /// the author's names (one statement over two primary keys), so both are exact at once.
+/// Requests for one exam that arrive together share that read (`crate::coalesce`): each still
+/// sees every write made before it arrived.
 #[utoipa::path(get, path = "/exams/{code}", tag = "quiz",
     params(("code" = String, Path, description = "Share code, any case")),
     responses((status = 200, body = ExamDetail), (status = 404, body = crate::error::Problem)))]
@@ -272,15 +274,22 @@ async fn get_exam(State(state): State<AppState>, Path(code): Path<String>) -> Ap
     let key = format!("quiz-exam:{code}");
     let mut cached = state.cache.get::<CachedExam>(&key);
     let mut live = None;
+    let read_live = |id: i64| {
+        let state = &state;
+        async move {
+            let read = || queries::exam_live(&state.db, id);
+            state.exam_reads.read(id, read).await
+        }
+    };
     if let Some(hit) = &cached {
-        live = queries::exam_live(&state.db, hit.id).await?;
+        live = read_live(hit.id).await?;
     }
     // A miss, or a hit whose exam was deleted (its code may belong to a new exam now).
     if live.is_none() {
         let generation = state.cache.generation();
         let loaded = Arc::new(load_exam_body(&state, &code).await?);
         state.cache.put(&key, generation, loaded.clone());
-        live = queries::exam_live(&state.db, loaded.id).await?;
+        live = read_live(loaded.id).await?;
         cached = Some(loaded);
     }
     let (Some(cached), Some(live)) = (cached, live) else {

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

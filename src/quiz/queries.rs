@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 
 use super::model::{ExamMode, PairFoods, Person, Question};
@@ -65,7 +65,7 @@ pub async fn exam_by_code(c: &impl ConnectionTrait, code: &str) -> Result<Option
 }
 
 /// What may change of an exam: its participant count and its author's names.
-#[derive(Debug, FromQueryResult)]
+#[derive(Clone, Debug, FromQueryResult)]
 pub struct ExamLive {
     pub participant_count: i64,
     pub username: String,

@@ -180,6 +180,8 @@ fn versioned_urls(html: &str, table: &AssetTable) -> String {
 enum Page {
     /// A page about something that has a preview of its own.
     About(Subject),
+    /// A food's page: the generic preview, 404 when a visitor cannot see the food.
+    Food(i64),
     /// A page of the app with the generic preview (sign-up, my page…).
     Other,
     Unknown,
@@ -203,9 +205,12 @@ fn route(path: &str) -> Page {
         | ["me", "worldcups"]
         | ["make"]
         | ["make", _]
-        | ["foods", _]
         | ["admin"]
         | ["admin", _] => Page::Other,
+        ["foods", id] => match id.parse::<i64>() {
+            Ok(id) if id > 0 => Page::Food(id),
+            _ => Page::Unknown,
+        },
         ["worldcup", id] => Page::About(Subject::Worldcup((*id).to_owned())),
         ["quiz", code] | ["quiz", code, "scoreboard"] | ["quiz", code, "attempts", _] => {
             Page::About(Subject::Quiz((*code).to_owned()))
@@ -232,6 +237,21 @@ async fn page_meta(state: &AppState, path: &str) -> (StatusCode, PageMeta) {
                 )
             }
         },
+        Page::Food(id) => {
+            let found = crate::catalog::food_is_public(state, id)
+                .await
+                .unwrap_or_else(|e| {
+                    // The page still works: answer it as found.
+                    tracing::warn!(error = %e, path, "a food page could not be looked up");
+                    true
+                });
+            let status = if found {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            (status, previews::generic_meta(state, path, found).await)
+        }
         Page::Other => (
             StatusCode::OK,
             previews::generic_meta(state, path, true).await,

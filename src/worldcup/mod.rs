@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rand::RngCore;
+use rand::Rng;
 use rand::seq::SliceRandom;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use utoipa_axum::router::OpenApiRouter;

@@ -41,50 +41,9 @@ if [[ ! -d node_modules/playwright-core ]]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/ipmat-e2e.XXXXXX")"
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-export IPMAT_MODE=development
-export IPMAT_DATABASE_URL="sqlite://$tmp/ipmat.db"
-export IPMAT_STORAGE="file://$tmp/media"
-export IPMAT_BIND="127.0.0.1:$port"
-export IPMAT_SEED=auto
-export IPMAT_LOG="${IPMAT_LOG:-warn}"
-mkdir -p "$tmp/media"
-
-# The server runs from the repository root so that a debug build finds web/ on disk.
-(cd "$root" && exec "$bin" serve) >"$tmp/server.log" 2>&1 &
-server_pid=$!
-
-url="http://127.0.0.1:$port"
-ready=""
-for _ in $(seq 1 600); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "run.sh: the server exited before it was ready:" >&2
-    cat "$tmp/server.log" >&2
-    exit 1
-  fi
-  if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))' "$url/readyz"; then
-    ready=1
-    break
-  fi
-  sleep 0.2
-done
-[[ -n "$ready" ]] || { echo "run.sh: $url/readyz never answered 200" >&2; cat "$tmp/server.log" >&2; exit 1; }
-
-admin_password="e2e-admin-$(node -e 'console.log(require("crypto").randomBytes(9).toString("hex"))')"
-(cd "$root" && IPMAT_PASSWORD="$admin_password" "$bin" user create admin --admin) >"$tmp/user.log" 2>&1 \
-  || { echo "run.sh: could not create the admin:" >&2; cat "$tmp/user.log" >&2; exit 1; }
+# shellcheck source=tests/support/serve.sh
+. "$root/tests/support/serve.sh"
+serve_start "$bin" e2e
 
 export E2E_URL="$url"
 export E2E_ADMIN_USER=admin
@@ -94,8 +53,5 @@ export E2E_BIN="$bin"
 
 status=0
 node --test --test-concurrency=1 --test-reporter=spec ${E2E_ONLY:-*.test.mjs} || status=$?
-if [[ $status -ne 0 ]]; then
-  echo "--- server log (last 80 lines) ---" >&2
-  tail -n 80 "$tmp/server.log" >&2
-fi
+[[ $status -eq 0 ]] || serve_log 80
 exit $status
