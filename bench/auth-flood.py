@@ -37,6 +37,7 @@ def metric(host, port, name):
 def main():
     url, pid = sys.argv[1], int(sys.argv[2])
     logins, signups = int(sys.argv[3]), int(sys.argv[4])
+    repeats = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     parsed = urllib.parse.urlparse(url)
     host, port = parsed.hostname, parsed.port
 
@@ -44,13 +45,14 @@ def main():
     lock = threading.Lock()
     start = threading.Barrier(logins + signups + 1)
 
-    def request(kind, i):
-        source = f"127.0.0.{2 + i % 253}"
+    def request(kind, i, round_=0):
+        # Each round has addresses and names of its own, so throttles see new clients.
+        source = f"127.0.{round_}.{2 + i % 253}"
         if kind == "login":
-            body = {"username": f"flood{i}", "password": "wrong-password"}
+            body = {"username": f"flood{round_}x{i}", "password": "wrong-password"}
             path = "/api/v1/auth/login"
         else:
-            body = {"username": f"new{i}", "password": "password123"}
+            body = {"username": f"new{round_}x{i}", "password": "password123"}
             path = "/api/v1/auth/signup"
         start.wait()
         try:
@@ -105,13 +107,32 @@ def main():
     time.sleep(5)
     settled_rss = rss_kib(pid, "VmRSS")
 
+    # The same flood again, from other addresses: does the memory kept after the first one
+    # get reused (RSS stays level) or does each flood add to it?
+    after_each = [settled_rss]
+    for round_ in range(1, repeats + 1):
+        start = threading.Barrier(logins + signups + 1)
+        extra = [
+            threading.Thread(target=request, args=(kind, i, round_))
+            for kind, n in (("login", logins), ("signup", signups))
+            for i in range(n)
+        ]
+        for t in extra:
+            t.start()
+        start.wait()
+        for t in extra:
+            t.join()
+        time.sleep(5)
+        after_each.append(rss_kib(pid, "VmRSS"))
+
     lat = sorted(latencies)
 
     def pct(p):
         return lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
 
     out = {
-        "flood": f"{logins} wrong log-ins + {signups} sign-ups at once, from 253 addresses",
+        "flood": f"{logins} wrong log-ins + {signups} sign-ups at once, from 253 addresses"
+        + (f"; then {repeats} more such floods (statuses and counts below are of all)" if repeats else ""),
         "flood_seconds": f"{flood_s:.2f}",
         "login_statuses": dict(sorted(statuses["login"].items())),
         "signup_statuses": dict(sorted(statuses["signup"].items())),
@@ -127,6 +148,8 @@ def main():
         + (" (peak before the flood: %.1f)" % (before_hwm / 1024)),
         "rss_after_mib": f"{after_rss / 1024:.1f}",
         "rss_5s_after_mib": f"{settled_rss / 1024:.1f}",
+        "rss_5s_after_each_flood_mib": ", ".join(f"{k / 1024:.1f}" for k in after_each),
+        "rss_peak_after_all_floods_mib": f"{rss_kib(pid, 'VmHWM') / 1024:.1f}",
     }
     for k, v in out.items():
         print(f"{k}: {v}")

@@ -7,7 +7,9 @@
 # that the per-address throttles do not hide the hashing work. Meanwhile a probe sends
 # GET /api/v1/books one after another. Writes to bench/results/auth-flood.txt: status counts,
 # passwords verified, requests refused by the hashing bound, the probe's p50/p99, and the
-# server's RSS before, at its peak (VmHWM), right after and 5 s after the flood.
+# server's RSS before, at its peak (VmHWM), right after and 5 s after the flood; then the same
+# flood AUTH_FLOOD_REPEATS (3) more times from other addresses, with RSS 5 s after each, to
+# tell memory kept for reuse (level) from memory that grows with every flood.
 #
 # Targets: peak RSS < 256 MB, memory given back afterwards, probe p99 < 50 ms.
 # A debug binary checks the script quickly: IPMAT_BIN=$CARGO_TARGET_DIR/debug/ipmat.
@@ -24,6 +26,7 @@ case "$engine" in sqlite | mariadb | postgres) ;; *)
 esac
 : "${AUTH_FLOOD_LOGINS:=600}"
 : "${AUTH_FLOOD_SIGNUPS:=300}"
+: "${AUTH_FLOOD_REPEATS:=3}"
 : "${AUTH_FLOOD_OUT:=$BENCH_DIR/results/auth-flood.txt}"
 
 bench_binary
@@ -32,7 +35,7 @@ profile="$(basename "$(dirname "${IPMAT_BIN:-$CARGO_TARGET_DIR/release/ipmat}")"
 bench_server_start "$engine"
 figures="$BENCH_ROOT/auth-flood.txt"
 python3 "$BENCH_DIR/auth-flood.py" "$BENCH_URL" "$BENCH_PID" \
-  "$AUTH_FLOOD_LOGINS" "$AUTH_FLOOD_SIGNUPS" >"$figures"
+  "$AUTH_FLOOD_LOGINS" "$AUTH_FLOOD_SIGNUPS" "$AUTH_FLOOD_REPEATS" >"$figures"
 bench_server_stop
 
 {

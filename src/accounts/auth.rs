@@ -21,23 +21,23 @@ pub const IDLE_EXPIRY_MS: i64 = 30 * 24 * 3600 * 1000;
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
-thread_local! {
-    /// Argon2's working memory (19 MiB with the default parameters), kept per thread and reused
-    /// by every hash on it. A fresh buffer per hash was measured to leave RSS growing by about
-    /// 19 MiB a hash: the allocator kept the freed buffers instead of reusing or returning them.
-    static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// The capacity of a hash's working memory, in 1 KiB blocks: 33 MiB, above 32 MiB (glibc's
+/// largest dynamic mmap threshold on 64-bit systems), so that every buffer is a mapping of its
+/// own, handed back to the system when the hash is done. Only the blocks the parameters use
+/// (19 MiB by default) are ever written, so only those become resident.
+///
+/// Measured with `bench/auth-flood.sh`: a 19 MiB `Vec` per hash left RSS growing by about
+/// 19 MiB a hash (glibc raised its mmap threshold after the first free and then kept the
+/// freed buffers in its arenas), and one buffer kept per worker thread held 19 MiB per thread
+/// for good.
+const MAPPED_BLOCKS: usize = 33 * 1024;
 
-/// Runs Argon2 with this thread's reusable working memory.
+/// Runs Argon2 with working memory of its own, unmapped afterwards.
 fn with_memory<T>(params: &Params, f: impl FnOnce(&mut [Block]) -> T) -> T {
-    MEMORY.with(|memory| {
-        let mut memory = memory.borrow_mut();
-        let blocks = params.block_count();
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        f(&mut memory[..blocks])
-    })
+    let blocks = params.block_count();
+    let mut memory: Vec<Block> = Vec::with_capacity(blocks.max(MAPPED_BLOCKS));
+    memory.resize(blocks, Block::default());
+    f(&mut memory)
 }
 
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
