@@ -16,6 +16,8 @@ end
 
 local questions, path, ready = {}, nil, {}
 created, submitted, failed = 0, 0, 0
+-- "STATUS:what " for each failed answer, so that a failure says what it was.
+failures = ""
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -55,15 +57,22 @@ function response(status, headers, body)
     submitted = submitted + 1
   else
     failed = failed + 1
+    local code = body:match('"code":"([%w_]+)"') or ""
+    failures = failures .. status .. ":" .. code .. " "
   end
 end
 
 function done(summary, latency, requests)
-  local c, s, f = 0, 0, 0
+  local c, s, f, kinds = 0, 0, 0, {}
   for _, thread in ipairs(threads) do
     c = c + thread:get("created")
     s = s + thread:get("submitted")
     f = f + thread:get("failed")
+    for kind in thread:get("failures"):gmatch("%S+") do kinds[kind] = (kinds[kind] or 0) + 1 end
   end
+  local listed = {}
+  for kind, n in pairs(kinds) do listed[#listed + 1] = n .. " × " .. kind end
+  table.sort(listed)
   io.write(string.format("guests created: %d, guest attempts: %d, failed: %d\n", c, s, f))
+  if #listed > 0 then io.write("failed answers (status:code): " .. table.concat(listed, ", ") .. "\n") end
 end
