@@ -232,8 +232,7 @@ test('unknown paths, codes and ids show a not-found screen with HTTP 404, in bot
     ['/books/999999', '찾을 수 없어요', 'Not found'],
     ['/books/999999/ranking', '찾을 수 없어요', 'Not found'],
     ['/worldcup/0123456789abcdef0123456789abcdef', '찾을 수 없어요', 'Not found'],
-    // web.rs does not look foods up: its page answers 200, and the app still says "not found".
-    ['/foods/999999', '찾을 수 없어요', 'Not found', 200],
+    ['/foods/999999', '찾을 수 없어요', 'Not found'],
   ];
   for (const lang of ['ko', 'en']) {
     const { context, page } = await narrow(360, { lang });
