@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
+use super::WorldcupRow;
 use super::bracket::Bracket;
-use super::{WorldcupRow, saved, stale};
+use super::play::{saved, stale};
 use crate::db::{self, Db, exec, fetch_all, placeholders};
 use crate::error::AppResult;
 use crate::vals;
