@@ -168,6 +168,24 @@ async fn members_make_books_whose_own_foods_never_leak(engine: Engine) {
     assert_eq!(ids(&books), vec![official]);
     let (_, foods) = app.get("/api/v1/foods?limit=200").await;
     assert_eq!(ids(&foods["items"]), catalog_ids);
+    // Nor does the home page's preview image, which draws the first catalog foods that have a
+    // picture (the own foods have pictures, the catalog's only once the admin gives one).
+    let pictured = catalog_ids[1];
+    let key = image_key(&app, &admin, 9).await;
+    let (status, food) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/foods/{pictured}"),
+            Some(&admin),
+            Some(json!({"image_key": key})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{food}");
+    let pictures = ipmat::catalog::preview::home_pictures(&app.db)
+        .await
+        .unwrap();
+    let drawn: Vec<i64> = pictures.iter().map(|p| p.id).collect();
+    assert_eq!(drawn, vec![pictured], "own foods {own:?} stay out of the home preview");
     for _ in 0..20 {
         let (_, food) = app.get("/api/v1/foods/random").await;
         assert!(
