@@ -185,7 +185,11 @@ async fn members_make_books_whose_own_foods_never_leak(engine: Engine) {
         .await
         .unwrap();
     let drawn: Vec<i64> = pictures.iter().map(|p| p.id).collect();
-    assert_eq!(drawn, vec![pictured], "own foods {own:?} stay out of the home preview");
+    assert_eq!(
+        drawn,
+        vec![pictured],
+        "own foods {own:?} stay out of the home preview"
+    );
     for _ in 0..20 {
         let (_, food) = app.get("/api/v1/foods/random").await;
         assert!(
