@@ -43,9 +43,8 @@ def main():
 
     statuses = {"login": Counter(), "signup": Counter()}
     lock = threading.Lock()
-    start = threading.Barrier(logins + signups + 1)
 
-    def request(kind, i, round_=0):
+    def request(kind, i, round_, start):
         # Each round has addresses and names of its own, so throttles see new clients.
         source = f"127.0.{round_}.{2 + i % 253}"
         if kind == "login":
@@ -85,21 +84,31 @@ def main():
     before_rss = rss_kib(pid, "VmRSS")
     before_hwm = rss_kib(pid, "VmHWM")
     verified_before = metric(host, port, "ipmat_password_verifications_total")
-    threads = [
-        threading.Thread(target=request, args=(kind, i))
-        for kind, n in (("login", logins), ("signup", signups))
-        for i in range(n)
-    ]
-    for t in threads:
-        t.start()
+    def flood(round_, when_ready=lambda: None):
+        # All requests of a flood wait at one barrier and leave it together; answers the
+        # seconds until the last one got its answer.
+        start = threading.Barrier(logins + signups + 1)
+        threads = [
+            threading.Thread(target=request, args=(kind, i, round_, start))
+            for kind, n in (("login", logins), ("signup", signups))
+            for i in range(n)
+        ]
+        for t in threads:
+            t.start()
+        when_ready()
+        began = time.perf_counter()
+        start.wait()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - began
+
     prober = threading.Thread(target=probe)
-    prober.start()
-    time.sleep(0.2)  # a few probes before the flood
-    began = time.perf_counter()
-    start.wait()
-    for t in threads:
-        t.join()
-    flood_s = time.perf_counter() - began
+
+    def start_probing():
+        prober.start()
+        time.sleep(0.2)  # a few probes before the flood
+
+    flood_s = flood(0, start_probing)
     probing.clear()
     prober.join()
     after_rss = rss_kib(pid, "VmRSS")
@@ -111,17 +120,7 @@ def main():
     # get reused (RSS stays level) or does each flood add to it?
     after_each = [settled_rss]
     for round_ in range(1, repeats + 1):
-        start = threading.Barrier(logins + signups + 1)
-        extra = [
-            threading.Thread(target=request, args=(kind, i, round_))
-            for kind, n in (("login", logins), ("signup", signups))
-            for i in range(n)
-        ]
-        for t in extra:
-            t.start()
-        start.wait()
-        for t in extra:
-            t.join()
+        flood(round_)
         time.sleep(5)
         after_each.append(rss_kib(pid, "VmRSS"))
 

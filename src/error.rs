@@ -201,21 +201,24 @@ impl IntoResponse for AppError {
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        if crate::db::is_connection_error(&e) {
-            AppError::Unavailable(e.into())
-        } else {
-            AppError::Internal(e.into())
-        }
+        AppError::of_db(crate::db::is_connection_error(&e), e.into())
     }
 }
 
 /// A database error shared by several requests (`crate::coalesce`).
 impl From<std::sync::Arc<DbErr>> for AppError {
     fn from(e: std::sync::Arc<DbErr>) -> Self {
-        if crate::db::is_connection_error(&e) {
-            AppError::Unavailable(e.into())
+        AppError::of_db(crate::db::is_connection_error(&e), e.into())
+    }
+}
+
+impl AppError {
+    /// 503 when the database could not be reached, else 500.
+    fn of_db(connection: bool, e: anyhow::Error) -> Self {
+        if connection {
+            AppError::Unavailable(e)
         } else {
-            AppError::Internal(e.into())
+            AppError::Internal(e)
         }
     }
 }

@@ -74,6 +74,16 @@ async fn cached<T: serde::Serialize>(
     Ok(json_bytes(body))
 }
 
+/// The category a `?category=` filter names (Korean or English name), `None` when it is absent
+/// or blank; 404 when it names no category.
+async fn category_filter(state: &AppState, category: Option<&str>) -> AppResult<Option<i64>> {
+    let Some(name) = category.filter(|c| !c.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let id = queries::category_id(&state.db, name).await?;
+    id.map(Some).ok_or(AppError::NotFound("category"))
+}
+
 /// All categories by name.
 #[utoipa::path(get, path = "/categories", tag = "catalog", responses((status = 200, body = Vec<Category>)))]
 async fn list_categories(state: axum::extract::State<AppState>) -> AppResult<Json<Vec<Category>>> {

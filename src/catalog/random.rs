@@ -27,14 +27,7 @@ pub(super) async fn random_food(
     state: axum::extract::State<AppState>,
     Query(query): Query<RandomFoodQuery>,
 ) -> AppResult<Json<Food>> {
-    let category_id = match query.category.as_deref().filter(|c| !c.trim().is_empty()) {
-        None => None,
-        Some(c) => Some(
-            queries::category_id(&state.db, c)
-                .await?
-                .ok_or(AppError::NotFound("category"))?,
-        ),
-    };
+    let category_id = super::category_filter(&state, query.category.as_deref()).await?;
     let id =
         match category_id {
             None => {

@@ -39,14 +39,7 @@ pub async fn food_of_the_day(
     State(state): State<AppState>,
     Query(query): Query<TodayQuery>,
 ) -> AppResult<Json<Food>> {
-    let category_id = match query.category.as_deref().filter(|c| !c.trim().is_empty()) {
-        None => None,
-        Some(c) => Some(
-            queries::category_id(&state.db, c)
-                .await?
-                .ok_or(AppError::NotFound("category"))?,
-        ),
-    };
+    let category_id = super::category_filter(&state, query.category.as_deref()).await?;
     let key = format!("today-ids:{}", category_id.unwrap_or(0));
     let ids = match state.cache.get::<Vec<i64>>(&key) {
         Some(ids) => ids,

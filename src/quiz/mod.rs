@@ -274,12 +274,11 @@ async fn get_exam(State(state): State<AppState>, Path(code): Path<String>) -> Ap
     let key = format!("quiz-exam:{code}");
     let mut cached = state.cache.get::<CachedExam>(&key);
     let mut live = None;
+    let db = &state.db;
     let read_live = |id: i64| {
-        let state = &state;
-        async move {
-            let read = || queries::exam_live(&state.db, id);
-            state.exam_reads.read(id, read).await
-        }
+        state
+            .exam_reads
+            .read(id, move || queries::exam_live(db, id))
     };
     if let Some(hit) = &cached {
         live = read_live(hit.id).await?;

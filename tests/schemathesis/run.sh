@@ -37,41 +37,9 @@ if [[ ! -x "$venv/bin/st" ]] || [[ "$("$venv/bin/st" --version 2>/dev/null)" != 
 fi
 py="$venv/bin/python"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/ipmat-st.XXXXXX")"
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-export IPMAT_MODE=development
-export IPMAT_DATABASE_URL="sqlite://$tmp/ipmat.db"
-export IPMAT_STORAGE="file://$tmp/media"
-export IPMAT_BIND="127.0.0.1:$port"
-export IPMAT_SEED=auto
-export IPMAT_LOG="${IPMAT_LOG:-warn}"
-mkdir -p "$tmp/media"
-
-(cd "$root" && exec "$bin" serve) >"$tmp/server.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port"
-
-status_of() { "$py" -c 'import sys,urllib.request
-try: print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
-except Exception: print(0)' "$1"; }
-ready=""
-for _ in $(seq 1 600); do
-  kill -0 "$server_pid" 2>/dev/null || { echo "schemathesis: the server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
-  [[ "$(status_of "$url/readyz")" == 200 ]] && { ready=1; break; }
-  sleep 0.2
-done
-[[ -n "$ready" ]] || { echo "schemathesis: $url/readyz never answered 200" >&2; cat "$tmp/server.log" >&2; exit 1; }
+# shellcheck source=tests/support/serve.sh
+. "$root/tests/support/serve.sh"
+serve_start "$bin" st
 
 # Two accounts: the admin whose token drives the main run, and a throwaway member for the two
 # operations that end the caller's session (log-out, account deletion), run on their own after.
@@ -84,14 +52,10 @@ req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/login",
 print(json.load(urllib.request.urlopen(req, timeout=30))["token"])
 PY
 }
-password="st-$("$py" -c 'import secrets; print(secrets.token_hex(9))')"
-for who in "admin --admin" "leaver"; do
-  # shellcheck disable=SC2086
-  (cd "$root" && IPMAT_PASSWORD="$password" "$bin" user create $who) >"$tmp/user.log" 2>&1 \
-    || { echo "schemathesis: could not create ${who%% *}:" >&2; cat "$tmp/user.log" >&2; exit 1; }
-done
-admin_token="$(login admin "$password")"
-leaver_token="$(login leaver "$password")"
+(cd "$root" && IPMAT_PASSWORD="$admin_password" "$bin" user create leaver) >"$tmp/user.log" 2>&1 \
+  || { echo "schemathesis: could not create leaver:" >&2; cat "$tmp/user.log" >&2; exit 1; }
+admin_token="$(login admin "$admin_password")"
+leaver_token="$(login leaver "$admin_password")"
 [[ -n "$admin_token" && -n "$leaver_token" ]] || { echo "schemathesis: logging in gave no token" >&2; exit 1; }
 
 st_run() { # token, filter arguments...
@@ -109,8 +73,5 @@ echo "==> every operation but the two that end the session, as the admin" >&2
 st_run "$admin_token" --exclude-operation-id logout --exclude-operation-id delete_me || status=$?
 echo "==> log-out and account deletion, as a throwaway member" >&2
 st_run "$leaver_token" --include-operation-id logout --include-operation-id delete_me || status=$?
-if [[ $status -ne 0 ]]; then
-  echo "--- server log (last 60 lines) ---" >&2
-  tail -n 60 "$tmp/server.log" >&2
-fi
+[[ $status -eq 0 ]] || serve_log 60
 exit $status

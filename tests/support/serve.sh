@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Sourced by tests/e2e/run.sh and tests/web/run.sh: starts one ipmat server for a browser suite.
+# Sourced by tests/e2e/run.sh, tests/web/run.sh and tests/schemathesis/run.sh: starts one ipmat
+# server for a suite (needs python3).
 #
 #   . tests/support/serve.sh
 #   serve_start BIN NAME      # NAME tags the temporary folder and the admin's password
@@ -34,7 +35,7 @@ serve_start() { # bin name (the caller sets $root, the repository root)
   trap serve_cleanup EXIT INT TERM
 
   local port
-  port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   export IPMAT_MODE=development
   export IPMAT_DATABASE_URL="sqlite://$tmp/ipmat.db"
   export IPMAT_STORAGE="file://$tmp/media"
@@ -53,7 +54,9 @@ serve_start() { # bin name (the caller sets $root, the repository root)
       cat "$tmp/server.log" >&2
       exit 1
     fi
-    if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))' "$url/readyz"; then
+    if python3 -c 'import sys, urllib.request
+try: sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200 else 1)
+except Exception: sys.exit(1)' "$url/readyz"; then
       ready=1
       break
     fi
@@ -61,7 +64,7 @@ serve_start() { # bin name (the caller sets $root, the repository root)
   done
   [[ -n "$ready" ]] || { echo "$name: $url/readyz never answered 200" >&2; cat "$tmp/server.log" >&2; exit 1; }
 
-  admin_password="$name-admin-$(node -e 'console.log(require("crypto").randomBytes(9).toString("hex"))')"
+  admin_password="$name-admin-$(python3 -c 'import secrets; print(secrets.token_hex(9))')"
   (cd "$root" && IPMAT_PASSWORD="$admin_password" "$bin" user create admin --admin) >"$tmp/user.log" 2>&1 \
     || { echo "$name: could not create the admin:" >&2; cat "$tmp/user.log" >&2; exit 1; }
 }
