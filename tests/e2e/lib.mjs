@@ -80,7 +80,12 @@ export async function imagesLoaded(page, { all = false } = {}) {
 export async function screenshot(page, name, { fullPage = false } = {}) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await imagesLoaded(page, { all: fullPage });
-  await page.evaluate(() => document.getElementById('toast')?.classList.remove('show'));
+  await page.evaluate((whole) => {
+    document.getElementById('toast')?.classList.remove('show');
+    // A whole-page picture is taken from the top: scrolled, the sticky header would be drawn
+    // over the middle of the page.
+    if (whole) window.scrollTo(0, 0);
+  }, fullPage);
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
 }
 

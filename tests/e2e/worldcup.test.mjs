@@ -5,10 +5,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
-  BASE, SCREENSHOTS, launch, phone, openPage, screenshot, apiCall, assertNoErrors, imagesLoaded, waitOrAlert,
+  BASE, launch, phone, openPage, screenshot, apiCall, assertNoErrors, imagesLoaded, waitOrAlert,
   uniqueName, signUpUI, logInUI,
 } from './lib.mjs';
 
@@ -54,12 +52,8 @@ async function desktop(browser, { lang = 'ko' } = {}) {
   return context;
 }
 
-/** Saves a screenshot of any size under docs/screenshots/NAME.png. */
-async function shot(page, name) {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await imagesLoaded(page, { all: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
-}
+/** Saves a whole-page screenshot under docs/screenshots/NAME.png. */
+const shot = (page, name) => screenshot(page, name, { fullPage: true });
 
 /** A book with at least `n` foods from the seed catalog. */
 async function bookWith(n) {
