@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::model::*;
 use super::{check_images_exist, conflict, dedup_names, queries};
 use crate::accounts::Admin;
-use crate::db::{exec, fetch_i64, insert_returning_id, now_ms};
+use crate::db::{exec, fetch_i64, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Path, Query};
 use crate::media::{self, Owner};
@@ -168,29 +168,22 @@ pub(super) async fn create_food(
                 format!("unknown categories: {}", missing.join(", ")),
             )
         })?;
-    let now = now_ms();
-    let id = insert_returning_id(
-        &txn,
-        "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
-         image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vals![
-            name,
-            description,
-            details,
-            name_en,
-            description_en,
-            details_en,
-            image_key,
-            credit,
-            alt_image_key,
-            alt_credit,
-            now,
-            now
-        ],
-    )
-    .await
-    .map_err(|e| conflict(e, "a food with this name already exists"))?;
+    let row = queries::FoodRow {
+        id: 0,
+        name,
+        description,
+        details,
+        name_en,
+        description_en,
+        details_en,
+        image_key,
+        credit,
+        alt_image_key,
+        alt_credit,
+    };
+    let id = queries::insert_food(&txn, &row)
+        .await
+        .map_err(|e| conflict(e, "a food with this name already exists"))?;
     queries::set_food_categories(&txn, id, &category_ids).await?;
     txn.commit().await?;
     state.cache.invalidate();

@@ -10,7 +10,7 @@ use crate::media::Storage;
 use crate::vals;
 
 /// A row of `foods`.
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct FoodRow {
     pub id: i64,
     pub name: String,
@@ -23,6 +23,33 @@ pub struct FoodRow {
     pub credit: String,
     pub alt_image_key: Option<String>,
     pub alt_credit: Option<String>,
+}
+
+/// Inserts a catalog food (its `id` is ignored) and answers the new id; categories are set
+/// apart, with [`set_food_categories`]. The admin's create and the catalog import share it.
+pub async fn insert_food(c: &impl ConnectionTrait, food: &FoodRow) -> Result<i64, DbErr> {
+    let now = crate::db::now_ms();
+    crate::db::insert_returning_id(
+        c,
+        "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
+         image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vals![
+            food.name.clone(),
+            food.description.clone(),
+            food.details.clone(),
+            food.name_en.clone(),
+            food.description_en.clone(),
+            food.details_en.clone(),
+            food.image_key.clone(),
+            food.credit.clone(),
+            food.alt_image_key.clone(),
+            food.alt_credit.clone(),
+            now,
+            now
+        ],
+    )
+    .await
 }
 
 pub const FOOD_COLUMNS: &str = "f.id, f.name, f.description, f.details, \

@@ -7,10 +7,11 @@ use anyhow::Context;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
-use super::import::{ExistingFood, existing_foods};
+use super::import::existing_foods;
 use super::{
     BookEntry, Catalog, CategoryEntry, FoodEntry, Progress, is_image_extension, normalise_stem,
 };
+use crate::catalog::queries::FoodRow;
 use crate::db::fetch_all;
 use crate::media::Storage;
 
@@ -52,7 +53,7 @@ impl Export {
         categories.sort_by(|a, b| a.name.cmp(&b.name));
 
         let mut files = ImageFiles::default();
-        let mut foods: Vec<(ExistingFood, Vec<String>)> =
+        let mut foods: Vec<(FoodRow, Vec<String>)> =
             existing_foods(c).await?.into_values().collect();
         foods.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         let foods: Vec<FoodEntry> = foods

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::{ImportReport, Progress, Source, image_key, validate};
-use crate::catalog::queries;
+use crate::catalog::queries::{self, FoodRow};
 use crate::db::{Db, exec, fetch_all, fetch_i64, insert_ignore_sql, insert_returning_id, now_ms};
 use crate::media::Storage;
 use crate::vals;
@@ -78,7 +78,7 @@ pub async fn import(
         let name = f.name.trim().to_owned();
         let image_key = f.image.as_ref().map(|p| keys[p].clone());
         let alt_image_key = f.alt_image.as_ref().map(|p| keys[p].clone());
-        let wanted = ExistingFood {
+        let wanted = FoodRow {
             id: 0,
             name: name.clone(),
             description: f.description.trim().to_owned(),
@@ -100,7 +100,7 @@ pub async fn import(
             .map_err(|missing| anyhow::anyhow!("food {name}: unknown categories {missing:?}"))?;
         let id = match existing.get(&name) {
             Some((old, old_categories)) => {
-                if !wanted.same_as(old) || *old_categories != categories {
+                if !same_food(&wanted, old) || *old_categories != categories {
                     replaced.extend(old.image_key.iter().chain(&old.alt_image_key).cloned());
                     exec(
                         &txn,
@@ -128,28 +128,7 @@ pub async fn import(
                 old.id
             }
             None => {
-                let now = now_ms();
-                let id = insert_returning_id(
-                    &txn,
-                    "INSERT INTO foods (name, description, details, name_en, description_en, details_en, \
-                     image_key, credit, alt_image_key, alt_credit, created_at, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    vals![
-                        name.clone(),
-                        wanted.description,
-                        wanted.details,
-                        wanted.name_en,
-                        wanted.description_en,
-                        wanted.details_en,
-                        wanted.image_key,
-                        wanted.credit,
-                        wanted.alt_image_key,
-                        wanted.alt_credit,
-                        now,
-                        now
-                    ],
-                )
-                .await?;
+                let id = queries::insert_food(&txn, &wanted).await?;
                 queries::set_food_categories(&txn, id, &category_ids).await?;
                 report.foods_created += 1;
                 id
@@ -261,52 +240,19 @@ pub async fn import(
     Ok(report)
 }
 
-#[derive(Debug, FromQueryResult)]
-pub(super) struct ExistingFood {
-    pub(super) id: i64,
-    pub(super) name: String,
-    pub(super) description: String,
-    pub(super) details: String,
-    pub(super) name_en: String,
-    pub(super) description_en: String,
-    pub(super) details_en: String,
-    pub(super) image_key: Option<String>,
-    pub(super) credit: String,
-    pub(super) alt_image_key: Option<String>,
-    pub(super) alt_credit: Option<String>,
-}
-
-impl ExistingFood {
-    fn same_as(&self, other: &ExistingFood) -> bool {
-        let texts = |f: &ExistingFood| {
-            (
-                f.description.clone(),
-                f.details.clone(),
-                f.name_en.clone(),
-                f.description_en.clone(),
-                f.details_en.clone(),
-            )
-        };
-        texts(self) == texts(other)
-            && (
-                &self.image_key,
-                &self.credit,
-                &self.alt_image_key,
-                &self.alt_credit,
-            ) == (
-                &other.image_key,
-                &other.credit,
-                &other.alt_image_key,
-                &other.alt_credit,
-            )
-    }
+/// Whether two rows hold the same food, whatever their ids.
+fn same_food(a: &FoodRow, b: &FoodRow) -> bool {
+    FoodRow {
+        id: b.id,
+        ..a.clone()
+    } == *b
 }
 
 /// Every food by name with its sorted category names (two queries).
 pub(super) async fn existing_foods(
     c: &impl ConnectionTrait,
-) -> anyhow::Result<HashMap<String, (ExistingFood, Vec<String>)>> {
-    let foods = fetch_all::<ExistingFood>(
+) -> anyhow::Result<HashMap<String, (FoodRow, Vec<String>)>> {
+    let foods = fetch_all::<FoodRow>(
         c,
         "SELECT id, name, description, details, name_en, description_en, details_en, \
          image_key, credit, alt_image_key, alt_credit FROM foods WHERE book_id IS NULL",
