@@ -25,9 +25,10 @@ test(`home's first visit stays within ${BUDGET.requests} requests and ${BUDGET.k
 for (const [name, url] of Object.entries(urls)) {
   test(`Lighthouse (mobile) on the ${name} page meets ${JSON.stringify(SCORES)}`, async () => {
     let run = await lighthouseScores(url);
-    // Performance is timed, here against a debug server on a shared 2-core machine: the same
-    // build scored 86 to 97 on the book page from one run to the next. Up to two more runs
-    // before calling it a regression; the best one counts.
+    // Performance is timed, here against a debug server on a shared 2-core machine, and varies
+    // from one run to the next (the book page once scored 86 to 97 with one build; since its
+    // exclusion list is built on opening, 99 in eight runs). Up to two more runs before calling
+    // it a regression; the best one counts.
     for (let tries = 1; tries < 3 && run.scores.performance < SCORES.performance; tries += 1) {
       const again = await lighthouseScores(url);
       if (again.scores.performance > run.scores.performance) run = again;
