@@ -42,7 +42,16 @@ phase_done() { # name
   timings+=("$(printf '%-34s %4d s' "$1" $((now - phase_start)))")
   phase_start=$now
 }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # The logs of a failed run are kept for a closer look (the work directory is removed).
+  if [ -n "${work:-}" ] && [ -d "$work" ]; then
+    local kept; kept=$(mktemp -d /var/tmp/ipmat-image-failed.XXXXXX)
+    cp -r "$work/." "$kept/" 2>/dev/null || true
+    echo "logs of this run kept in $kept" >&2
+  fi
+  exit 1
+}
 
 if [ "$cold" = 1 ]; then
   cache=$(mktemp -d /var/tmp/ipmat-image-cold.XXXXXX)
@@ -352,7 +361,7 @@ IPMAT_STORAGE=file:///data/media
 IPMAT_DB_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 IPMAT_S3_ACCESS_KEY_ID=unused-here
 IPMAT_S3_SECRET_ACCESS_KEY=unused-here
-IPMAT_LOG=warn
+IPMAT_LOG=info,ipmat::request=warn
 ENV
 pc=("$venv/bin/podman-compose" --in-pod false -p "$project" --env-file /dev/null
     -f compose.yaml -f test-image/compose.test.yaml)
@@ -396,6 +405,18 @@ LUA
 # after the last replacement, so no request of the replacement falls outside its count.
 wrk -t2 -c16 -d600s --timeout 10s --latency -s "$work/mix.lua" "http://127.0.0.1:$http_port" >"$work/wrk.txt" 2>&1 &
 load=$!
+# Once a second while the load runs: the machine's load and the database's busy statements,
+# so that a failed run says which part was slow (printed below when anything failed).
+(
+  while kill -0 "$load" 2>/dev/null; do
+    printf '%s load %s db %s\n' "$(date +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+      "$(timeout 5 podman exec "${project}_db_1" mariadb -uroot -N -B -e \
+          "SELECT COUNT(*), COALESCE(MAX(TIME), 0), COALESCE(GROUP_CONCAT(DISTINCT STATE), '') FROM information_schema.PROCESSLIST WHERE COMMAND NOT IN ('Sleep', 'Daemon') AND ID <> CONNECTION_ID()" \
+          2>&1 | tr '\t\n' '  ')"
+    sleep 1
+  done
+) >"$work/monitor.txt" 2>&1 &
+monitor=$!
 sleep 3
 # One replacement: compose scales the service to two (the running container is kept and a new
 # one created), the new one becomes healthy, nginx re-reads the name `app` (now both), the old
@@ -417,14 +438,16 @@ for round in 1 2; do
   podman logs "$old" >"$work/$old.log" 2>&1 || true
   podman rm "$old" >/dev/null
   podman exec "${project}_nginx_1" nginx -s reload 2>/dev/null
-  printf 'round %d: %s healthy after %s s, %s stopped (exit 0), %.1f s in all\n' \
-    "$round" "$new" "$secs" "$old" "$(echo "$(date +%s.%N) - $t0" | bc)"
+  printf 'round %d (%s-%s): %s healthy after %s s, %s stopped (exit 0), %.1f s in all\n' \
+    "$round" "$(date -d "@$t0" +%H:%M:%S)" "$(date +%H:%M:%S)" "$new" "$secs" "$old" \
+    "$(echo "$(date +%s.%N) - $t0" | bc)"
   old=$new
   sleep 3
 done
 sleep 2
 kill -INT "$load"
 wait "$load" || true
+wait "$monitor" || true
 podman logs "$old" >"$work/$old.log" 2>&1 || true
 cat "$work/wrk.txt"
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
@@ -458,9 +481,35 @@ open(sys.argv[2], "w").write(str(errors))
 PY
 nginx_errors=$(cat "$work/nginx-errors")
 echo "compose rolling replace: ${requests:-0} requests, ${failed:-0} failed (wrk), $nginx_errors non-2xx (nginx log)"
-if [ "$nginx_errors" != 0 ]; then
-  echo "app warnings and errors:"
-  cat "$work/${project}"_app_*.log | grep -E '"level":"(WARN|ERROR)"' | cut -c1-400 | tail -20
+# The seconds in which the app was slow to answer nginx (any upstream response time over 1 s).
+python3 - "$work/nginx.log" <<'PY'
+import collections, re, sys
+slow = collections.defaultdict(lambda: [0, 0, 0.0, set()])
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r'\[[^:]+:(\d\d:\d\d:\d\d) [^]]*\] "(\w+) .* (\d{3}) .* rt=([\d.]+) up=(\S*) us=\S* urt=([\d.,: -]*)', line)
+    if not m:
+        continue
+    second, method, status, rt, up, urt = m.groups()
+    entry = slow[second]
+    entry[0] += 1
+    if float(rt) > 1 or not status.startswith("2"):
+        entry[1] += 1
+        entry[2] = max(entry[2], float(rt))
+        entry[3].add(up)
+shown = [(s, e) for s, e in sorted(slow.items()) if e[1]]
+print(f"seconds with an answer slower than 1 s or not 2xx: {len(shown)} of {len(slow)}")
+for second, (n, bad, worst, ups) in shown[:40]:
+    print(f"  {second}  {bad:5d} of {n:5d} requests, slowest {worst:.1f} s, from {' '.join(sorted(ups))}")
+PY
+if [ "$nginx_errors" != 0 ] || [ -n "$failed" ] || grep -q "Socket errors" "$work/wrk.txt"; then
+  echo "app logs (every line but the per-request ones, which are off):"
+  for log in "$work/${project}"_app_*.log; do
+    sed "s|^|$(basename "$log" .log): |" "$log" | cut -c1-400 | tail -40
+  done
+  echo "load and busy database statements, once a second (time, load averages, count, longest s, states):"
+  cat "$work/monitor.txt"
+  echo "database log (last 30 lines):"
+  podman logs "${project}_db_1" 2>&1 | tail -30
 fi
 [ "$nginx_errors" = 0 ] || fail "$nginx_errors requests answered with an error during the replacement"
 grep -q "Socket errors" "$work/wrk.txt" && fail "socket errors during the replacement"

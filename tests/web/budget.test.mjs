@@ -27,7 +27,7 @@ for (const [name, url] of Object.entries(urls)) {
     let run = await lighthouseScores(url);
     // Performance is timed, here against a debug server on a shared 2-core machine, and varies
     // from one run to the next (the book page once scored 86 to 97 with one build; since its
-    // exclusion list is built on opening, 99 in eight runs). Up to two more runs before calling
+    // exclusion list is built on opening, 99 in four runs in a row). Up to two more runs before calling
     // it a regression; the best one counts.
     for (let tries = 1; tries < 3 && run.scores.performance < SCORES.performance; tries += 1) {
       const again = await lighthouseScores(url);
