@@ -138,11 +138,19 @@ async fn warm_up<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>, size
     let mut last_error = None;
     while held.len() < size as usize && started.elapsed() < WARM_UP {
         let missing = size as usize - held.len();
+        let mut refused = false;
         for result in futures::future::join_all((0..missing).map(|_| pool.acquire())).await {
             match result {
                 Ok(connection) => held.push(connection),
-                Err(e) => last_error = Some(e),
+                Err(e) => {
+                    refused = true;
+                    last_error = Some(e);
+                }
             }
+        }
+        // A database that refuses at once (say, at its connection limit) is not hammered.
+        if refused {
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
     if held.len() < size as usize {
