@@ -420,6 +420,46 @@ mod database_outages {
 }
 
 // ---------------------------------------------------------------------------------------
+// The pool of a database server is opened whole at start (docs/deploy.md)
+
+async fn a_server_pool_is_open_whole_once_connected(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let db = ipmat::db::connect(app.config.database_url.expose(), 5)
+        .await
+        .unwrap();
+    let counts = || match engine {
+        Engine::MySql => {
+            let pool = db.get_mysql_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    };
+    assert_eq!(
+        counts(),
+        (5, 5),
+        "every connection is open and idle before the first request"
+    );
+    db.close().await.unwrap();
+}
+
+mod warm_pool {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mariadb() {
+        a_server_pool_is_open_whole_once_connected(Engine::MySql).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        a_server_pool_is_open_whole_once_connected(Engine::Postgres).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Maintenance
 
 async fn the_sweep_runs_on_one_replica_at_a_time_and_purges_old_salts(engine: Engine) {

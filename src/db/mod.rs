@@ -60,7 +60,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
             url.push_str("?mode=rwc");
         }
     }
-    // A server pool is kept full (see `warm_up`); SQLite's connections are local and cheap.
+    // A database server's pool is opened whole before `connect` returns (sqlx opens
+    // `min_connections` at once, within the 5 s connect limit, or fails) and kept whole: a
+    // replica that reports healthy never makes a request wait while it opens a connection,
+    // whose set-up took over 5 s on a loaded host in deploy/test-image.sh (docs/deploy.md,
+    // "Database connections"). SQLite's connections are local and cheap.
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url);
     options
@@ -113,54 +117,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
                 ("idle_in_transaction_session_timeout", "30000"),
             ])
         });
-    let db = Database::connect(options).await?;
-    match db.get_database_backend() {
-        DbBackend::MySql => warm_up(db.get_mysql_connection_pool(), max_connections).await,
-        DbBackend::Postgres => warm_up(db.get_postgres_connection_pool(), max_connections).await,
-        _ => {}
-    }
-    Ok(db)
-}
-
-/// How long [`connect`] keeps trying to open the whole pool.
-const WARM_UP: Duration = Duration::from_secs(20);
-
-/// Opens every connection of the pool before the server listens, and the pool keeps them
-/// (`min_connections` is its size): a replica that reports healthy has all it may use, so a
-/// burst of requests never waits for new connections. Their set-up (a DNS lookup, TCP,
-/// authentication) took over 5 s on a loaded host in deploy/test-image.sh, long enough for
-/// requests to run out of their acquire time and be answered 503 (docs/deploy.md,
-/// "Connections"). Best effort within [`WARM_UP`]: a database slow to accept connections
-/// delays the start, and the pool grows later as before.
-async fn warm_up<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>, size: u32) {
-    let started = std::time::Instant::now();
-    let mut held = Vec::with_capacity(size as usize);
-    let mut last_error = None;
-    while held.len() < size as usize && started.elapsed() < WARM_UP {
-        let missing = size as usize - held.len();
-        let mut refused = false;
-        for result in futures::future::join_all((0..missing).map(|_| pool.acquire())).await {
-            match result {
-                Ok(connection) => held.push(connection),
-                Err(e) => {
-                    refused = true;
-                    last_error = Some(e);
-                }
-            }
-        }
-        // A database that refuses at once (say, at its connection limit) is not hammered.
-        if refused {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-    if held.len() < size as usize {
-        tracing::warn!(
-            opened = held.len(),
-            size,
-            error = ?last_error,
-            "could not open the whole database pool at start; it grows on demand"
-        );
-    }
+    Database::connect(options).await
 }
 
 /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
